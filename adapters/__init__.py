@@ -1,0 +1,1 @@
+"""Everything with I/O: settings, database, files, hashing, pub/sub; implements the domain ports."""

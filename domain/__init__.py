@@ -1,0 +1,1 @@
+"""Pure domain: entities, lifecycles, rules, events, ports and use cases. No I/O."""

@@ -1,0 +1,179 @@
+"""The ports: what the domain needs from the outside world, as Protocols adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from domain.comments import Comment
+from domain.identity import AccessToken, Organisation, Programme, User
+from domain.orders import Order, Service
+
+
+class Clock(Protocol):
+    """The current time (UTC, timezone-aware)."""
+
+    def now(self) -> datetime:
+        """Now."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    """One-way password hashing (argon2 in production)."""
+
+    def hash(self, password: str) -> str:
+        """The stored form of `password`."""
+        ...
+
+    def verify(self, stored: str, password: str) -> bool:
+        """True when `password` matches `stored`."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Content-addressed file storage: each distinct content is stored once, by SHA-256."""
+
+    async def put(self, data: bytes) -> str:
+        """Store `data` (idempotently) and return its SHA-256 hex digest."""
+        ...
+
+    async def get(self, digest: str) -> bytes | None:
+        """The content with this digest, or None."""
+        ...
+
+
+class ContentSniffer(Protocol):
+    """Tells a file's type from its bytes."""
+
+    def detect(self, data: bytes) -> str | None:
+        """The MIME type the content is, or None when unrecognised."""
+        ...
+
+
+class OrderRepository(Protocol):
+    """Orders as aggregates (with their quotes)."""
+
+    async def get(self, order_id: UUID) -> Order | None:
+        """The order, or None."""
+        ...
+
+    async def add(self, order: Order) -> None:
+        """Insert a new order."""
+        ...
+
+    async def save(self, order: Order) -> None:
+        """Write a changed order; raises VersionConflict if someone else wrote it first."""
+        ...
+
+    async def next_number(self, programme_id: UUID) -> int:
+        """The next human-readable order number of the programme."""
+        ...
+
+
+class CommentRepository(Protocol):
+    """Comments with their attachments (append-only)."""
+
+    async def add(self, comment: Comment) -> None:
+        """Insert a comment and its attachments."""
+        ...
+
+
+class Directory(Protocol):
+    """Programmes, organisations, users, services and access tokens."""
+
+    async def programme(self, programme_id: UUID) -> Programme | None:
+        """A programme by id."""
+        ...
+
+    async def organisation(self, organisation_id: UUID) -> Organisation | None:
+        """An organisation by id."""
+        ...
+
+    async def user(self, user_id: UUID) -> User | None:
+        """A user by id."""
+        ...
+
+    async def user_by_email(self, email: str) -> User | None:
+        """A user by normalised email."""
+        ...
+
+    async def service(self, service_id: UUID) -> Service | None:
+        """A provider's flat-fee service by id."""
+        ...
+
+    async def token(self, digest: str) -> AccessToken | None:
+        """An access token by digest."""
+        ...
+
+    async def add_programme(self, programme: Programme) -> None:
+        """Insert a programme."""
+        ...
+
+    async def add_organisation(self, organisation: Organisation) -> None:
+        """Insert an organisation."""
+        ...
+
+    async def add_user(self, user: User) -> None:
+        """Insert a user; raises Duplicate when the email is taken."""
+        ...
+
+    async def add_service(self, service: Service) -> None:
+        """Insert a flat-fee service."""
+        ...
+
+    async def add_token(self, token: AccessToken) -> None:
+        """Insert an access token."""
+        ...
+
+    async def revoke_token(self, digest: str, when: datetime) -> None:
+        """Mark a token revoked."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: repositories share it; nothing is written until `commit`.
+
+    On commit, the events recorded by the aggregates it saw are written to the activity
+    timeline and the outbox in the same transaction.
+    """
+
+    orders: OrderRepository
+    comments: CommentRepository
+    directory: Directory
+
+    async def __aenter__(self) -> Self:
+        """Begin."""
+        ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Roll back anything not committed."""
+        ...
+
+    async def commit(self) -> None:
+        """Write the events and commit."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Tunable rules the services apply."""
+
+    token_ttl: timedelta = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Everything a service needs from outside the domain."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    passwords: PasswordHasher
+    blobs: BlobStore
+    sniffer: ContentSniffer
+    policy: Policy = Policy()

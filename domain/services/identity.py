@@ -1,0 +1,46 @@
+"""Identity use cases: tokens in and out, and resolving a bearer token to an actor."""
+
+from __future__ import annotations
+
+from domain.errors import InvalidCredentials, Unauthenticated
+from domain.identity import AccessToken, Actor, User, new_token_secret, normalise_email, token_digest
+from domain.ports import Ports, UnitOfWork
+
+# Verified against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH_INPUT = "ordergraph-timing-equaliser"
+
+
+async def create_token(ports: Ports, email: str, password: str) -> tuple[str, AccessToken, User]:
+    """Exchange email and password for a new bearer token (returned once, stored hashed)."""
+    async with ports.uow() as uow:
+        user = await uow.directory.user_by_email(normalise_email(email))
+        if user is None or not user.active:
+            ports.passwords.verify(ports.passwords.hash(_DUMMY_HASH_INPUT), password)
+            raise InvalidCredentials("Email or password is wrong.", field="password")
+        if not ports.passwords.verify(user.password_hash, password):
+            raise InvalidCredentials("Email or password is wrong.", field="password")
+        now = ports.clock.now()
+        secret = new_token_secret()
+        token = AccessToken(token_digest(secret), user.id, now, now + ports.policy.token_ttl)
+        await uow.directory.add_token(token)
+        await uow.commit()
+    return secret, token, user
+
+
+async def revoke_token(ports: Ports, secret: str) -> None:
+    """Revoke a bearer token; revoking an unknown or revoked token is a no-op."""
+    async with ports.uow() as uow:
+        await uow.directory.revoke_token(token_digest(secret), ports.clock.now())
+        await uow.commit()
+
+
+async def actor_for_token(uow: UnitOfWork, secret: str, ports: Ports) -> Actor:
+    """The actor behind a live bearer token."""
+    token = await uow.directory.token(token_digest(secret))
+    if token is None or not token.is_live(ports.clock.now()):
+        raise Unauthenticated("The access token is invalid or has expired; create a new one with tokenCreate.")
+    user = await uow.directory.user(token.user_id)
+    org = await uow.directory.organisation(user.organisation_id) if user else None
+    if user is None or org is None or not user.active:
+        raise Unauthenticated("The access token's user is no longer active.")
+    return Actor(user.id, org.id, org.kind, user.role, org.programme_id)

@@ -1,0 +1,1 @@
+"""The composition root: settings to ports, the ASGI app, and the command line."""

@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, errors, DataLoaders and the assembled GraphQL schema."""

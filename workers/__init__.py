@@ -1,0 +1,1 @@
+"""Background jobs (Dramatiq): broker setup and actors."""
