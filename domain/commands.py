@@ -99,7 +99,6 @@ class DecideQuote:
     """The partner accepts or rejects one quote."""
 
     quote_id: UUID
-    order_id: UUID
     reason: str = ""
     expected_version: int | None = None
 

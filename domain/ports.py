@@ -65,6 +65,10 @@ class OrderRepository(Protocol):
         """Insert a new order."""
         ...
 
+    async def order_id_of_quote(self, quote_id: UUID) -> UUID | None:
+        """The id of the order a quote belongs to, or None."""
+        ...
+
     async def save(self, order: Order) -> None:
         """Write a changed order; raises VersionConflict if someone else wrote it first."""
         ...

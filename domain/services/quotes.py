@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from domain.commands import DecideQuote, DeclineQuote, SubmitQuote
+from domain.errors import NotFound
 from domain.identity import Actor
 from domain.orders import Order, Quote
-from domain.ports import Ports
+from domain.ports import Ports, UnitOfWork
 from domain.services._common import load_visible_order
 
 
@@ -39,7 +40,7 @@ async def decline_quote(ports: Ports, actor: Actor, cmd: DeclineQuote) -> tuple[
 async def accept_quote(ports: Ports, actor: Actor, cmd: DecideQuote) -> tuple[Order, Quote]:
     """The partner accepts a quote; the programme's threshold decides whether the vendor approves."""
     async with ports.uow() as uow:
-        order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
+        order = await _order_of_quote(uow, actor, cmd)
         programme = await uow.directory.programme(order.programme_id)
         threshold = programme.quote_approval_threshold if programme else None
         quote = order.accept_quote(actor, ports.clock.now(), cmd.quote_id, threshold)
@@ -51,8 +52,18 @@ async def accept_quote(ports: Ports, actor: Actor, cmd: DecideQuote) -> tuple[Or
 async def reject_quote(ports: Ports, actor: Actor, cmd: DecideQuote) -> tuple[Order, Quote]:
     """The partner rejects a quote."""
     async with ports.uow() as uow:
-        order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
+        order = await _order_of_quote(uow, actor, cmd)
         quote = order.reject_quote(actor, ports.clock.now(), cmd.quote_id, cmd.reason)
         await uow.orders.save(order)
         await uow.commit()
     return order, quote
+
+
+async def _order_of_quote(uow: UnitOfWork, actor: Actor, cmd: DecideQuote) -> Order:
+    order_id = await uow.orders.order_id_of_quote(cmd.quote_id)
+    if order_id is None:
+        raise NotFound("Quote")
+    try:
+        return await load_visible_order(uow, actor, order_id, cmd.expected_version)
+    except NotFound:
+        raise NotFound("Quote") from None

@@ -1,0 +1,49 @@
+"""node and nodes: any object by global ID, re-checking type and tenant."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from domain.errors import InvalidInput
+from domain.queries import MAX_PAGE_SIZE
+from schema.context import Context
+from schema.ids import parse_global_id
+from schema.types import Node
+
+
+def _loader(info: Info[Context, None], type_name: str) -> Callable[[UUID], Awaitable[Any]] | None:
+    loaders = info.context.loaders
+    return {"Order": loaders.order.load, "Organisation": loaders.organisation.load, "User": loaders.user.load}.get(
+        type_name
+    )
+
+
+async def _node(info: Info[Context, None], global_id: str) -> Node | None:
+    type_name, value = parse_global_id(global_id)
+    load = _loader(info, type_name)
+    return None if load is None else await load(value)
+
+
+async def resolve_node(info: Info[Context, None], id: strawberry.ID) -> Node | None:
+    """One object, if it exists and you may see it."""
+    info.context.require_actor()
+    return await _node(info, id)
+
+
+async def resolve_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    """Several objects, in the order asked; null for each you may not see."""
+    info.context.require_actor()
+    if len(ids) > MAX_PAGE_SIZE:
+        raise InvalidInput(f"At most {MAX_PAGE_SIZE} IDs at once.", field="ids")
+    # Gathered, so the loaders batch every ID of a type into one query.
+    return list(await asyncio.gather(*(_node(info, global_id) for global_id in ids)))
+
+
+node = strawberry.field(resolver=resolve_node, description="Fetch an Order, Organisation or User by global ID.")
+nodes = strawberry.field(resolver=resolve_nodes, description="Fetch up to 100 objects by global ID.")

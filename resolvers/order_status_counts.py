@@ -1,0 +1,26 @@
+"""orderStatusCounts: the view-by-status panel."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers._order_list import OrderFilterInput, to_filter
+from schema.context import Context
+from schema.types import OrderStatusCount
+
+
+async def resolve(
+    info: Info[Context, None], search: str | None = None, filter: OrderFilterInput | None = None
+) -> list[OrderStatusCount]:
+    """Counts per status under the filter."""
+    context = info.context
+    counts = await context.queries.status_counts(context.viewer, to_filter(filter, search))
+    return [OrderStatusCount(status=row.status, count=row.count) for row in counts]
+
+
+field = strawberry.field(
+    resolver=resolve,
+    description="How many orders you may see stand in each status, under the same search and filter as orders "
+    "(its statuses filter ignored).",
+)

@@ -1,0 +1,43 @@
+"""viewer: who the bearer token signs in as."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from schema.context import Context
+from schema.errors import PublicError
+from schema.types import Organisation, Service, User
+
+
+@strawberry.type(description="The signed-in user and what it works with.")
+class Viewer:
+    """The caller."""
+
+    user: User = strawberry.field(description="You.")
+    organisation: Organisation = strawberry.field(description="Your organisation.")
+
+    @strawberry.field(description="Flat-fee services you can order in your programme.")
+    async def services(self, info: Info[Context, None]) -> list[Service]:
+        rows = await info.context.queries.services_of_programme(info.context.viewer)
+        return [Service.from_domain(s) for s in rows]
+
+    @strawberry.field(description="Active users of your organisation (e.g. to pick an assignee).")
+    async def colleagues(self, info: Info[Context, None]) -> list[User]:
+        context = info.context
+        rows = await context.queries.users_of_organisation(context.viewer, context.require_actor().organisation_id)
+        return [User.from_domain(u) for u in rows]
+
+
+async def resolve(info: Info[Context, None]) -> Viewer:
+    """The caller."""
+    context = info.context
+    actor = context.require_actor()
+    user = await context.loaders.user.load(actor.user_id)
+    organisation = await context.loaders.organisation.load(actor.organisation_id)
+    if user is None or organisation is None:  # pragma: no cover - the token was just checked
+        raise PublicError("Your account is no longer active.", code="UNAUTHENTICATED")
+    return Viewer(user=user, organisation=organisation)
+
+
+field = strawberry.field(resolver=resolve, description="Who you are signed in as. Requires a bearer token.")

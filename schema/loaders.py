@@ -1,0 +1,56 @@
+"""Per-request DataLoaders: every relation is fetched in one batched, viewer-scoped query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from strawberry.dataloader import DataLoader
+
+from domain.identity import Actor
+from domain.queries import OrderQueries, Viewer
+from schema.types import ActivityEntry, Comment, Order, Organisation, Quote, User
+
+
+class Loaders:
+    """The `<Thing>By<Key>` loaders of one request; never shared between requests."""
+
+    def __init__(self, queries: OrderQueries, viewer: Viewer, actor: Actor) -> None:
+        self._q = queries
+        self._viewer = viewer
+        self._actor = actor
+        self.order = DataLoader[UUID, Order | None](load_fn=self._orders)
+        self.organisation = DataLoader[UUID, Organisation | None](load_fn=self._organisations)
+        self.user = DataLoader[UUID, User | None](load_fn=self._users)
+        self.latest_comment = DataLoader[UUID, Comment | None](load_fn=self._latest_comments)
+        self.comments = DataLoader[UUID, list[Comment]](load_fn=self._comments)
+        self.quotes = DataLoader[UUID, list[Quote]](load_fn=self._quotes)
+        self.activity = DataLoader[UUID, list[ActivityEntry]](load_fn=self._activity)
+
+    async def _orders(self, ids: Sequence[UUID]) -> list[Order | None]:
+        rows = await self._q.orders_by_id(self._viewer, ids)
+        return [Order.from_domain(o, self._actor) if o else None for o in rows]
+
+    async def _organisations(self, ids: Sequence[UUID]) -> list[Organisation | None]:
+        rows = await self._q.organisations_by_id(self._viewer, ids)
+        return [Organisation.from_domain(o) if o else None for o in rows]
+
+    async def _users(self, ids: Sequence[UUID]) -> list[User | None]:
+        rows = await self._q.users_by_id(self._viewer, ids)
+        return [User.from_domain(u) if u else None for u in rows]
+
+    async def _latest_comments(self, ids: Sequence[UUID]) -> list[Comment | None]:
+        rows = await self._q.latest_comment_by_order(self._viewer, ids)
+        return [Comment.from_domain(c) if c else None for c in rows]
+
+    async def _comments(self, ids: Sequence[UUID]) -> list[list[Comment]]:
+        rows = await self._q.comments_by_order(self._viewer, ids)
+        return [[Comment.from_domain(c) for c in per_order] for per_order in rows]
+
+    async def _quotes(self, ids: Sequence[UUID]) -> list[list[Quote]]:
+        rows = await self._q.quotes_by_order(self._viewer, ids)
+        return [[Quote.from_domain(q) for q in per_order] for per_order in rows]
+
+    async def _activity(self, ids: Sequence[UUID]) -> list[list[ActivityEntry]]:
+        rows = await self._q.activity_by_order(self._viewer, ids)
+        return [[ActivityEntry.from_domain(e) for e in per_order] for per_order in rows]

@@ -1,0 +1,126 @@
+"""The root Schema, assembled from the one-operation-per-file resolvers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import strawberry
+from graphql import is_specified_scalar_type
+from graphql.utilities.print_schema import print_type
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from resolvers import (
+    comment_create,
+    order_approve,
+    order_archive,
+    order_assign,
+    order_cancel,
+    order_create,
+    order_reject,
+    order_status_change,
+    order_status_counts,
+    order_submit,
+    order_update,
+    quote_accept,
+    quote_decline,
+    quote_reject,
+    quote_submit,
+    token_create,
+    token_revoke,
+)
+from resolvers import node as _node
+from resolvers import order as _order
+from resolvers import orders as _orders
+from resolvers import viewer as _viewer
+from schema.errors import USER_ERROR_TYPES, PublicErrors
+from schema.types import Order, Organisation, Service, User
+
+
+@strawberry.type(description="Reads.")
+class Query:
+    """The query root."""
+
+    node = _node.node
+    nodes = _node.nodes
+    viewer = _viewer.field
+    order = _order.field
+    orders = _orders.field
+    order_status_counts = order_status_counts.field
+
+
+@strawberry.type(description="Changes. Each returns a payload with the changed object and typed userErrors.")
+class Mutation:
+    """The mutation root."""
+
+    token_create = token_create.field
+    token_revoke = token_revoke.field
+    order_create = order_create.field
+    order_update = order_update.field
+    order_submit = order_submit.field
+    order_approve = order_approve.field
+    order_reject = order_reject.field
+    order_status_change = order_status_change.field
+    order_cancel = order_cancel.field
+    order_archive = order_archive.field
+    order_assign = order_assign.field
+    quote_submit = quote_submit.field
+    quote_decline = quote_decline.field
+    quote_accept = quote_accept.field
+    quote_reject = quote_reject.field
+    comment_create = comment_create.field
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaOptions:
+    """Defences and switches of the schema (from settings)."""
+
+    debug: bool = False
+    introspection: bool = True
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 3000
+
+
+def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
+    """The GraphQL schema with its defences; extensions are factories, new for every operation."""
+    extensions: list[type[SchemaExtension] | partial[SchemaExtension]] = [
+        partial(PublicErrors, debug=options.debug),
+        partial(MaxTokensLimiter, max_token_count=options.max_tokens),
+        partial(QueryDepthLimiter, max_depth=options.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=options.max_aliases),
+        partial(ParserCache, maxsize=256),
+        partial(ValidationCache, maxsize=256),
+    ]
+    if not options.introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[*USER_ERROR_TYPES, Order, Organisation, User, Service],
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as checked in at schema.graphql: every type, sorted by name."""
+    graphql_schema = build_schema()._schema
+    named = sorted(
+        (
+            t
+            for name, t in graphql_schema.type_map.items()
+            if not name.startswith("__") and not is_specified_scalar_type(t)
+        ),
+        key=lambda t: t.name,
+    )
+    return "\n\n".join(print_type(t) for t in named) + "\n"

@@ -1,0 +1,404 @@
+"""GraphQL object types. Each is built from a domain object as the viewer may see it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domain import comments as dc
+from domain import events as de
+from domain import identity as di
+from domain import orders as do
+from schema.context import Context
+from schema.enums import (
+    ActivityKind,
+    CommentVisibility,
+    OrderAction,
+    OrderKind,
+    OrderStatus,
+    OrganisationKind,
+    Priority,
+    QuoteStatus,
+    Role,
+)
+from schema.ids import to_global_id
+
+
+@strawberry.interface(description="An object with a global ID, fetchable with `node` and `nodes`.")
+class Node:
+    """Relay's Node interface."""
+
+    id: strawberry.ID = strawberry.field(description="The object's opaque global ID.")
+
+
+@strawberry.type(description="A vendor, partner or provider in the programme.")
+class Organisation(Node):
+    """An organisation."""
+
+    name: str = strawberry.field(description="Display name.")
+    kind: OrganisationKind = strawberry.field(description="Vendor, partner or provider.")
+
+    @classmethod
+    def from_domain(cls, org: di.Organisation) -> Organisation:
+        """The GraphQL view of an organisation."""
+        return cls(id=strawberry.ID(to_global_id("Organisation", org.id)), name=org.name, kind=org.kind)
+
+
+@strawberry.type(description="A person who signs in; belongs to one organisation.")
+class User(Node):
+    """A user."""
+
+    name: str = strawberry.field(description="Full name.")
+    email: str = strawberry.field(description="Sign-in and notification address.")
+    role: Role = strawberry.field(description="Role inside the organisation.")
+    organisation_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="The organisation the user belongs to.")
+    async def organisation(self, info: Info[Context, None]) -> Organisation | None:
+        return await info.context.loaders.organisation.load(self.organisation_id)
+
+    @classmethod
+    def from_domain(cls, user: di.User) -> User:
+        """The GraphQL view of a user."""
+        return cls(
+            id=strawberry.ID(to_global_id("User", user.id)),
+            name=user.name,
+            email=user.email,
+            role=user.role,
+            organisation_id=user.organisation_id,
+        )
+
+
+@strawberry.type(description="One line of an order or quote: a service and its cost.")
+class LineItem:
+    """A line item."""
+
+    description: str = strawberry.field(description="What is provided.")
+    quantity: Decimal = strawberry.field(description="How many.")
+    unit_price: Decimal = strawberry.field(description="Price of one.")
+    total: Decimal = strawberry.field(description="Quantity times unit price.")
+
+    @classmethod
+    def from_domain(cls, line: do.Line) -> LineItem:
+        """The GraphQL view of a line item."""
+        return cls(description=line.description, quantity=line.quantity, unit_price=line.unit_price, total=line.total)
+
+
+@strawberry.type(description="A provider's quote on a quoted order, or its refusal to quote.")
+class Quote:
+    """A quote."""
+
+    id: strawberry.ID = strawberry.field(description="The quote's opaque global ID.")
+    status: QuoteStatus = strawberry.field(description="Where the quote stands.")
+    line_items: list[LineItem] = strawberry.field(description="The quoted services and costs.")
+    total: Decimal = strawberry.field(description="The quoted amount.")
+    expires_on: date | None = strawberry.field(description="Last day the quote can be accepted.")
+    promised_completion: date | None = strawberry.field(description="When the provider promises to complete.")
+    message: str = strawberry.field(description="The provider's message to the partner.")
+    created_at: datetime = strawberry.field(description="When the quote was submitted.")
+    decided_at: datetime | None = strawberry.field(description="When it was accepted, rejected, closed or declined.")
+    provider_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="The quoting provider.")
+    async def provider(self, info: Info[Context, None]) -> Organisation | None:
+        return await info.context.loaders.organisation.load(self.provider_id)
+
+    @classmethod
+    def from_domain(cls, quote: do.Quote) -> Quote:
+        """The GraphQL view of a quote."""
+        return cls(
+            id=strawberry.ID(to_global_id("Quote", quote.id)),
+            status=quote.status,
+            line_items=[LineItem.from_domain(line) for line in quote.lines],
+            total=quote.total,
+            expires_on=quote.expires_on,
+            promised_completion=quote.promised_completion,
+            message=quote.message,
+            created_at=quote.created_at,
+            decided_at=quote.decided_at,
+            provider_id=quote.provider_id,
+        )
+
+
+@strawberry.type(description="A file attached to a comment; never modified or deleted.")
+class Attachment:
+    """An attachment."""
+
+    id: strawberry.ID = strawberry.field(description="The attachment's opaque global ID.")
+    filename: str = strawberry.field(description="The file's name as uploaded (sanitised).")
+    content_type: str = strawberry.field(description="The type detected from the content.")
+    size: int = strawberry.field(description="Size in bytes.")
+    sha256: str = strawberry.field(description="SHA-256 of the content, hex.")
+    created_at: datetime = strawberry.field(description="When it was attached.")
+    url: str = strawberry.field(
+        description="Where to download it, with the same bearer token (the server re-checks access)."
+    )
+
+    @classmethod
+    def from_domain(cls, attachment: dc.Attachment) -> Attachment:
+        """The GraphQL view of an attachment."""
+        return cls(
+            id=strawberry.ID(to_global_id("Attachment", attachment.id)),
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            sha256=attachment.sha256,
+            created_at=attachment.created_at,
+            url=f"/files/{attachment.id}",
+        )
+
+
+@strawberry.type(description="A message on an order's thread.")
+class Comment:
+    """A comment."""
+
+    id: strawberry.ID = strawberry.field(description="The comment's opaque global ID.")
+    body: str = strawberry.field(description="The text.")
+    visibility: CommentVisibility = strawberry.field(description="Who may read it.")
+    created_at: datetime = strawberry.field(description="When it was written.")
+    attachments: list[Attachment] = strawberry.field(description="Files attached to it.")
+    author_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="Who wrote it.")
+    async def author(self, info: Info[Context, None]) -> User | None:
+        return await info.context.loaders.user.load(self.author_id)
+
+    @classmethod
+    def from_domain(cls, comment: dc.Comment) -> Comment:
+        """The GraphQL view of a comment."""
+        return cls(
+            id=strawberry.ID(to_global_id("Comment", comment.id)),
+            body=comment.body,
+            visibility=comment.visibility,
+            created_at=comment.created_at,
+            attachments=[Attachment.from_domain(a) for a in comment.attachments],
+            author_id=comment.author_id,
+        )
+
+
+@strawberry.type(description="One entry of an order's activity timeline.")
+class ActivityEntry:
+    """A timeline entry."""
+
+    id: strawberry.ID = strawberry.field(description="The entry's opaque global ID.")
+    kind: ActivityKind = strawberry.field(description="What happened.")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    before: JSON = strawberry.field(description="Changed values before the change.")
+    after: JSON = strawberry.field(description="Changed values after the change.")
+    actor_id: strawberry.Private[UUID | None]
+
+    @strawberry.field(description="Who made the change (null for the system).")
+    async def actor(self, info: Info[Context, None]) -> User | None:
+        if self.actor_id is None:
+            return None
+        return await info.context.loaders.user.load(self.actor_id)
+
+    @classmethod
+    def from_domain(cls, event: de.OrderEvent) -> ActivityEntry:
+        """The GraphQL view of a timeline entry."""
+        return cls(
+            id=strawberry.ID(to_global_id("ActivityEntry", event.id)),
+            kind=event.kind,
+            occurred_at=event.occurred_at,
+            before=event.before,
+            after=event.after,
+            actor_id=event.actor_user_id,
+        )
+
+
+@strawberry.type(description="A move the viewer may make next.")
+class AllowedTransition:
+    """An allowed transition."""
+
+    action: OrderAction = strawberry.field(description="The move; each maps to a mutation.")
+    status: OrderStatus = strawberry.field(description="The status the order would have after it.")
+
+
+@strawberry.type(description="A flat-fee service a provider publishes with a price.")
+class Service(Node):
+    """A flat-fee service."""
+
+    name: str = strawberry.field(description="The service's name.")
+    activity_type: str = strawberry.field(description="The kind of activity it is.")
+    price: Decimal = strawberry.field(description="Its fixed price.")
+    provider_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="The provider offering it.")
+    async def provider(self, info: Info[Context, None]) -> Organisation | None:
+        return await info.context.loaders.organisation.load(self.provider_id)
+
+    @classmethod
+    def from_domain(cls, service: do.Service) -> Service:
+        """The GraphQL view of a service."""
+        return cls(
+            id=strawberry.ID(to_global_id("Service", service.id)),
+            name=service.name,
+            activity_type=service.activity_type,
+            price=service.price,
+            provider_id=service.provider_id,
+        )
+
+
+@strawberry.type(description="An order: a partner's request for service from a provider, through its lifecycle.")
+class Order(Node):
+    """An order."""
+
+    number: int = strawberry.field(description="Human-readable number, unique in the programme.")
+    name: str = strawberry.field(description="The order's (activity's) name.")
+    campaign_name: str = strawberry.field(description="The marketing campaign it belongs to.")
+    activity_type: str = strawberry.field(description="The kind of activity ordered (e.g. Webinar).")
+    kind: OrderKind = strawberry.field(description="Quoted or flat-fee.")
+    status: OrderStatus = strawberry.field(description="Where the order stands.")
+    priority: Priority = strawberry.field(description="How urgent it is.")
+    version: int = strawberry.field(description="Bumped on every change; send it back as expectedVersion.")
+    line_items: list[LineItem] = strawberry.field(description="What is ordered.")
+    total: Decimal = strawberry.field(description="Sum of the line items.")
+    po_number: str = strawberry.field(description="Purchase-order number, if any.")
+    po_not_required: bool = strawberry.field(description="True when the partner uses no purchase orders.")
+    end_customer: str = strawberry.field(description="The end customer the order is for, if any.")
+    requested_completion: date | None = strawberry.field(description="When the partner needs it done.")
+    planned_completion: date | None = strawberry.field(description="When the provider plans to finish.")
+    estimated_completion: date | None = strawberry.field(description="The provider's estimated completion.")
+    provider_notes: str | None = strawberry.field(
+        description="The provider's internal notes; null unless you are a user of the order's provider."
+    )
+    cancel_reason: str | None = strawberry.field(description="Why it was cancelled or rejected.")
+    rejected: bool = strawberry.field(description="True when the vendor rejected it.")
+    submitted_at: datetime | None = strawberry.field(description="When it left DRAFT.")
+    last_activity_at: datetime | None = strawberry.field(description="Time of the newest timeline entry.")
+    created_at: datetime = strawberry.field(description="When the draft was created.")
+    partner_id: strawberry.Private[UUID]
+    provider_id: strawberry.Private[UUID | None]
+    partner_contact_id: strawberry.Private[UUID | None]
+    owner_id: strawberry.Private[UUID | None]
+    assignee_id: strawberry.Private[UUID | None]
+    domain: strawberry.Private[do.Order]
+
+    @strawberry.field(description="The partner that placed the order.")
+    async def partner(self, info: Info[Context, None]) -> Organisation | None:
+        return await info.context.loaders.organisation.load(self.partner_id)
+
+    @strawberry.field(description="The provider the order is addressed to (null for an open quote request).")
+    async def provider(self, info: Info[Context, None]) -> Organisation | None:
+        if self.provider_id is None:
+            return None
+        return await info.context.loaders.organisation.load(self.provider_id)
+
+    @strawberry.field(description="The partner's contact person for this order.")
+    async def partner_contact(self, info: Info[Context, None]) -> User | None:
+        if self.partner_contact_id is None:
+            return None
+        return await info.context.loaders.user.load(self.partner_contact_id)
+
+    @strawberry.field(description="The provider user who owns the order.")
+    async def owner(self, info: Info[Context, None]) -> User | None:
+        if self.owner_id is None:
+            return None
+        return await info.context.loaders.user.load(self.owner_id)
+
+    @strawberry.field(description="The provider user the order is assigned to.")
+    async def assignee(self, info: Info[Context, None]) -> User | None:
+        if self.assignee_id is None:
+            return None
+        return await info.context.loaders.user.load(self.assignee_id)
+
+    @strawberry.field(description="The newest comment you may see.")
+    async def latest_comment(self, info: Info[Context, None]) -> Comment | None:
+        return await info.context.loaders.latest_comment.load(self.domain.id)
+
+    @strawberry.field(description="Comments you may see, oldest first.")
+    async def comments(self, info: Info[Context, None]) -> list[Comment]:
+        return await info.context.loaders.comments.load(self.domain.id)
+
+    @strawberry.field(description="Quotes you may see: all of them on the buyer side, your own as a provider.")
+    async def quotes(self, info: Info[Context, None]) -> list[Quote]:
+        return await info.context.loaders.quotes.load(self.domain.id)
+
+    @strawberry.field(description="The activity timeline you may see, oldest first.")
+    async def activity(self, info: Info[Context, None]) -> list[ActivityEntry]:
+        return await info.context.loaders.activity.load(self.domain.id)
+
+    @strawberry.field(description="The moves you may make next, each with the status it leads to.")
+    def allowed_transitions(self, info: Info[Context, None]) -> list[AllowedTransition]:
+        actor = info.context.require_actor()
+        return [AllowedTransition(action=t.action, status=t.target) for t in self.domain.allowed_transitions(actor)]
+
+    @classmethod
+    def from_domain(cls, order: do.Order, actor: di.Actor) -> Order:
+        """The order as `actor` may see it (provider notes only for the provider)."""
+        notes = order.provider_notes if order.shows_provider_notes_to(actor) else None
+        return cls(
+            id=strawberry.ID(to_global_id("Order", order.id)),
+            number=order.number,
+            name=order.name,
+            campaign_name=order.campaign_name,
+            activity_type=order.activity_type,
+            kind=order.kind,
+            status=order.status,
+            priority=order.priority,
+            version=order.version,
+            line_items=[LineItem.from_domain(line) for line in order.lines],
+            total=order.total,
+            po_number=order.po_number,
+            po_not_required=order.po_not_required,
+            end_customer=order.end_customer,
+            requested_completion=order.requested_completion,
+            planned_completion=order.planned_completion,
+            estimated_completion=order.estimated_completion,
+            provider_notes=notes,
+            cancel_reason=order.cancel_reason or None,
+            rejected=order.rejected,
+            submitted_at=order.submitted_at,
+            last_activity_at=order.last_activity_at,
+            created_at=order.created_at,
+            partner_id=order.partner_id,
+            provider_id=order.provider_id,
+            partner_contact_id=order.partner_contact_id,
+            owner_id=order.owner_id,
+            assignee_id=order.assignee_id,
+            domain=order,
+        )
+
+
+@strawberry.type(description="Cursor pagination state.")
+class PageInfo:
+    """Relay PageInfo."""
+
+    has_next_page: bool = strawberry.field(description="More items after endCursor.")
+    has_previous_page: bool = strawberry.field(description="More items before startCursor.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item of the page.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item of the page.")
+
+
+@strawberry.type(description="An order and its position in the list.")
+class OrderEdge:
+    """An edge of the orders connection."""
+
+    cursor: str = strawberry.field(description="Pass as after/before to continue from here.")
+    node: Order = strawberry.field(description="The order.")
+
+
+@strawberry.type(description="A page of orders.")
+class OrderConnection:
+    """The Manage Orders connection."""
+
+    edges: list[OrderEdge] = strawberry.field(description="Orders with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+    total_count: int | None = strawberry.field(description="How many orders match in all (null unless asked).")
+
+    @strawberry.field(description="The orders of this page, without cursors.")
+    def nodes(self) -> list[Order]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(description="How many visible orders stand in one status.")
+class OrderStatusCount:
+    """One row of the view-by-status panel."""
+
+    status: OrderStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="Orders in it.")
