@@ -24,13 +24,15 @@ class Context:
     token: str | None = None
     request: Any = None
     response: Any = None
+    auth_error: str | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     def require_actor(self) -> Actor:
         """The authenticated actor, or the UNAUTHENTICATED error."""
         if self.actor is None:
             raise Unauthenticated(
-                "Authentication required: send 'Authorization: Bearer <token>' (get one with tokenCreate)."
+                self.auth_error
+                or "Authentication required: send 'Authorization: Bearer <token>' (get one with tokenCreate)."
             )
         return self.actor
 

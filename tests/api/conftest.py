@@ -1,0 +1,63 @@
+"""API fixtures: the real application over HTTP (httpx + ASGI) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.security import Argon2PasswordHasher
+from adapters.settings import Settings
+from ordergraph.app import Runtime, create_app
+from tests.api.world import World, build_world
+
+
+class GraphQLClient:
+    """Posts GraphQL documents as a given member (or anonymously)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
+        """The data of a successful operation (fails the test on top-level errors)."""
+        body = await self.raw(query, variables, token)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@dataclasses.dataclass
+class Api:
+    """The application under test and a world to act in."""
+
+    client: GraphQLClient
+    http: httpx.AsyncClient
+    runtime: Runtime
+    world: World
+
+
+def settings_for(database_url: str, files: Path, **overrides: str) -> Settings:
+    """Settings for a test application."""
+    return Settings.from_env({"DATABASE_URL": database_url, "ORDERGRAPH_FILES_DIR": str(files), **overrides})
+
+
+@pytest.fixture
+async def api(engine: AsyncEngine, database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """The real app on a fresh database (either backend) with a world in it."""
+    app = create_app(settings_for(database_url, tmp_path / "files"))
+    runtime: Runtime = app.state.runtime
+    runtime.ports = dataclasses.replace(runtime.ports, passwords=Argon2PasswordHasher.fast())
+    world = await build_world(runtime.ports)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        yield Api(GraphQLClient(http), http, runtime, world)
+    await runtime.engine.dispose()
