@@ -26,21 +26,19 @@ from adapters.queries import SqlOrderQueries
 from adapters.security import Argon2PasswordHasher, SystemClock
 from adapters.settings import Settings, get_settings
 from adapters.uow import sql_uow_factory
-from domain.comments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_COMMENT
 from domain.errors import Unauthenticated
 from domain.identity import Actor
 from domain.ports import Policy, Ports
 from domain.queries import Viewer, viewer_for
 from domain.services.identity import actor_for_token
 from ordergraph.downloads import download_route
-from ordergraph.limits import BodySizeLimit
+from ordergraph.limits import BodySizeLimit, graphql_body_limit
 from schema.context import Context
 from schema.root import SchemaOptions, build_schema
 
 log = logging.getLogger("ordergraph")
 
 GRAPHQL_PATH = "/graphql"
-MAX_GRAPHQL_BODY = MAX_ATTACHMENTS_PER_COMMENT * MAX_ATTACHMENT_BYTES + 1024 * 1024
 
 
 @dataclass
@@ -70,9 +68,7 @@ class Runtime:
 
     def context(self, actor: Actor | None, token: str | None, auth_error: str | None, **extra: Any) -> Context:
         """A fresh request context: new DataLoaders every time."""
-        return Context(
-            ports=self.ports, queries=self.queries, actor=actor, token=token, auth_error=auth_error, **extra
-        )
+        return Context(ports=self.ports, queries=self.queries, actor=actor, token=token, auth_error=auth_error, **extra)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -141,7 +137,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         yield
         await runtime.engine.dispose()
 
-    middleware = [Middleware(BodySizeLimit, max_bytes=MAX_GRAPHQL_BODY, paths=[GRAPHQL_PATH])]
+    # The first middleware is the outermost: CORS wraps the body limit so a 413 still carries CORS headers.
+    middleware = []
     if runtime.settings.allowed_origins:
         middleware.append(
             Middleware(
@@ -149,8 +146,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_origins=list(runtime.settings.allowed_origins),
                 allow_methods=["GET", "POST"],
                 allow_headers=["authorization", "content-type"],
+                expose_headers=["content-disposition", "etag"],
             )
         )
+    middleware.append(Middleware(BodySizeLimit, max_bytes=graphql_body_limit(), paths=[GRAPHQL_PATH]))
     app = Starlette(
         debug=runtime.settings.debug,
         routes=[

@@ -41,6 +41,12 @@ class OrderSortInput:
     direction: SortDirection = strawberry.field(default=SortDirection.DESC, description="ASC or DESC.")
 
 
+SEARCH = strawberry.argument(
+    description="Text to find in the number, name, campaign, partner, provider or partner contact (any case)."
+)
+FILTER = strawberry.argument(description="Filters; every one given must match.")
+
+
 def to_filter(flt: OrderFilterInput | None, search: str | None) -> OrderFilter:
     """The domain filter for the inputs."""
     text = (search or "").strip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -17,6 +17,7 @@ from schema.context import Context
 from schema.enums import CommentVisibility
 from schema.errors import UserError, user_errors
 from schema.ids import decode_id
+from schema.payloads import INPUT
 from schema.types import Comment
 
 
@@ -49,7 +50,7 @@ async def _read(upload: Any, info: Info[Context, None]) -> DomainUpload:
     return DomainUpload(filename, data, info.context.ports.sniffer.detect(data))
 
 
-async def resolve(info: Info[Context, None], input: CommentCreateInput) -> CommentCreatePayload:
+async def resolve(info: Info[Context, None], input: Annotated[CommentCreateInput, INPUT]) -> CommentCreatePayload:
     """Add a comment."""
     actor = info.context.require_actor()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -30,13 +30,18 @@ async def _node(info: Info[Context, None], global_id: str) -> Node | None:
     return None if load is None else await load(value)
 
 
-async def resolve_node(info: Info[Context, None], id: strawberry.ID) -> Node | None:
+async def resolve_node(
+    info: Info[Context, None], id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")]
+) -> Node | None:
     """One object, if it exists and you may see it."""
     info.context.require_actor()
     return await _node(info, id)
 
 
-async def resolve_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+async def resolve_nodes(
+    info: Info[Context, None],
+    ids: Annotated[list[strawberry.ID], strawberry.argument(description="Up to 100 global IDs.")],
+) -> list[Node | None]:
     """Several objects, in the order asked; null for each you may not see."""
     info.context.require_actor()
     if len(ids) > MAX_PAGE_SIZE:

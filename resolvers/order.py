@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -10,7 +12,9 @@ from schema.ids import decode_id
 from schema.types import Order
 
 
-async def resolve(info: Info[Context, None], id: strawberry.ID) -> Order | None:
+async def resolve(
+    info: Info[Context, None], id: Annotated[strawberry.ID, strawberry.argument(description="The order's ID.")]
+) -> Order | None:
     """One order, if you may see it."""
     return await info.context.loaders.order.load(decode_id(id, "Order"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -9,7 +11,7 @@ from domain.commands import OrderCommand
 from domain.services.orders import approve_order
 from schema.context import Context
 from schema.ids import decode_id
-from schema.payloads import OrderPayload, order_command
+from schema.payloads import INPUT, OrderPayload, order_command
 
 
 @strawberry.input(description="Which order to approve.")
@@ -25,7 +27,7 @@ class OrderApprovePayload(OrderPayload):
     """Payload of orderApprove."""
 
 
-async def resolve(info: Info[Context, None], input: OrderApproveInput) -> OrderApprovePayload:
+async def resolve(info: Info[Context, None], input: Annotated[OrderApproveInput, INPUT]) -> OrderApprovePayload:
     """Approve an order."""
     order, errors = await order_command(
         info,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -9,7 +11,7 @@ from domain.commands import OrderCommand
 from domain.services.orders import archive_order
 from schema.context import Context
 from schema.ids import decode_id
-from schema.payloads import OrderPayload, order_command
+from schema.payloads import INPUT, OrderPayload, order_command
 
 
 @strawberry.input(description="Which order to archive.")
@@ -25,7 +27,7 @@ class OrderArchivePayload(OrderPayload):
     """Payload of orderArchive."""
 
 
-async def resolve(info: Info[Context, None], input: OrderArchiveInput) -> OrderArchivePayload:
+async def resolve(info: Info[Context, None], input: Annotated[OrderArchiveInput, INPUT]) -> OrderArchivePayload:
     """Archive an order."""
     order, errors = await order_command(
         info,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -9,7 +11,7 @@ from domain.commands import AssignOrder
 from domain.services.orders import assign_order
 from schema.context import Context
 from schema.ids import decode_id
-from schema.payloads import OrderPayload, order_command
+from schema.payloads import INPUT, OrderPayload, order_command
 
 
 @strawberry.input(description="Which order, and to whom.")
@@ -26,7 +28,7 @@ class OrderAssignPayload(OrderPayload):
     """Payload of orderAssign."""
 
 
-async def resolve(info: Info[Context, None], input: OrderAssignInput) -> OrderAssignPayload:
+async def resolve(info: Info[Context, None], input: Annotated[OrderAssignInput, INPUT]) -> OrderAssignPayload:
     """Assign an order."""
     order, errors = await order_command(
         info,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,7 +14,7 @@ from schema.context import Context
 from schema.enums import OrderKind
 from schema.ids import decode_id
 from schema.inputs import LineItemInput
-from schema.payloads import OrderPayload, order_command
+from schema.payloads import INPUT, OrderPayload, order_command
 
 
 @strawberry.input(description="A new order. FLAT_FEE orders name a service; QUOTED ones may name a provider.")
@@ -43,7 +44,7 @@ class OrderCreatePayload(OrderPayload):
     """Payload of orderCreate."""
 
 
-def _command(input: OrderCreateInput) -> CreateOrder:
+def _command(input: Annotated[OrderCreateInput, INPUT]) -> CreateOrder:
     return CreateOrder(
         kind=input.kind,
         name=input.name,
@@ -62,7 +63,7 @@ def _command(input: OrderCreateInput) -> CreateOrder:
     )
 
 
-async def resolve(info: Info[Context, None], input: OrderCreateInput) -> OrderCreatePayload:
+async def resolve(info: Info[Context, None], input: Annotated[OrderCreateInput, INPUT]) -> OrderCreatePayload:
     """Create a draft order."""
     order, errors = await order_command(info, lambda ports, actor: create_order(ports, actor, _command(input)))
     return OrderCreatePayload(order=order, user_errors=errors)

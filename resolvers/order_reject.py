@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -9,7 +11,7 @@ from domain.commands import ReasonedOrderCommand
 from domain.services.orders import reject_order
 from schema.context import Context
 from schema.ids import decode_id
-from schema.payloads import OrderPayload, order_command
+from schema.payloads import INPUT, OrderPayload, order_command
 
 
 @strawberry.input(description="Which order to reject, and why.")
@@ -26,7 +28,7 @@ class OrderRejectPayload(OrderPayload):
     """Payload of orderReject."""
 
 
-async def resolve(info: Info[Context, None], input: OrderRejectInput) -> OrderRejectPayload:
+async def resolve(info: Info[Context, None], input: Annotated[OrderRejectInput, INPUT]) -> OrderRejectPayload:
     """Reject an order."""
     order, errors = await order_command(
         info,

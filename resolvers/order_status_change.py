@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -10,7 +12,7 @@ from domain.services.orders import change_order_status
 from schema.context import Context
 from schema.enums import OrderStatus
 from schema.ids import decode_id
-from schema.payloads import OrderPayload, order_command
+from schema.payloads import INPUT, OrderPayload, order_command
 
 
 @strawberry.input(description="Which order, and the status to move it to.")
@@ -27,7 +29,9 @@ class OrderStatusChangePayload(OrderPayload):
     """Payload of orderStatusChange."""
 
 
-async def resolve(info: Info[Context, None], input: OrderStatusChangeInput) -> OrderStatusChangePayload:
+async def resolve(
+    info: Info[Context, None], input: Annotated[OrderStatusChangeInput, INPUT]
+) -> OrderStatusChangePayload:
     """Change an order's working status."""
     order, errors = await order_command(
         info,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
-from resolvers._order_list import OrderFilterInput, to_filter
+from resolvers._order_list import FILTER, SEARCH, OrderFilterInput, to_filter
 from schema.context import Context
 from schema.types import OrderStatusCount
 
 
 async def resolve(
-    info: Info[Context, None], search: str | None = None, filter: OrderFilterInput | None = None
+    info: Info[Context, None],
+    search: Annotated[str | None, SEARCH] = None,
+    filter: Annotated[OrderFilterInput | None, FILTER] = None,
 ) -> list[OrderStatusCount]:
     """Counts per status under the filter."""
     context = info.context

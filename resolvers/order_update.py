@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -15,7 +15,7 @@ from schema.context import Context
 from schema.enums import Priority
 from schema.ids import decode_id
 from schema.inputs import LineItemInput
-from schema.payloads import OrderPayload, order_command
+from schema.payloads import INPUT, OrderPayload, order_command
 
 
 @strawberry.input(description="Fields to change; leave a field out to keep it.")
@@ -50,7 +50,7 @@ _TEXT = ("name", "campaign_name", "activity_type", "end_customer", "po_number", 
 _VALUES = ("requested_completion", "planned_completion", "estimated_completion", "po_not_required", "priority")
 
 
-def _command(input: OrderUpdateInput) -> UpdateOrder:
+def _command(input: Annotated[OrderUpdateInput, INPUT]) -> UpdateOrder:
     changes: dict[str, Any] = {}
     for name in (*_TEXT, *_VALUES):
         value = getattr(input, name)
@@ -78,7 +78,7 @@ class OrderUpdatePayload(OrderPayload):
     """Payload of orderUpdate."""
 
 
-async def resolve(info: Info[Context, None], input: OrderUpdateInput) -> OrderUpdatePayload:
+async def resolve(info: Info[Context, None], input: Annotated[OrderUpdateInput, INPUT]) -> OrderUpdatePayload:
     """Edit an order's fields."""
     order, errors = await order_command(info, lambda ports, actor: update_order(ports, actor, _command(input)))
     return OrderUpdatePayload(order=order, user_errors=errors)

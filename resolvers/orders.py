@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from domain.errors import InvalidInput
 from domain.queries import MAX_PAGE_SIZE, PageRequest
 from resolvers._order_list import (
+    FILTER,
+    SEARCH,
     OrderFilterInput,
     OrderSortInput,
     decode_cursor,
@@ -24,13 +28,13 @@ DEFAULT_PAGE_SIZE = 20
 
 async def resolve(
     info: Info[Context, None],
-    search: str | None = None,
-    filter: OrderFilterInput | None = None,
-    sort_by: OrderSortInput | None = None,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    search: Annotated[str | None, SEARCH] = None,
+    filter: Annotated[OrderFilterInput | None, FILTER] = None,
+    sort_by: Annotated[OrderSortInput | None, strawberry.argument(description="Sort key and direction.")] = None,
+    first: Annotated[int | None, strawberry.argument(description="Page size, forward.")] = None,
+    after: Annotated[str | None, strawberry.argument(description="Continue after this cursor.")] = None,
+    last: Annotated[int | None, strawberry.argument(description="Page size, backward.")] = None,
+    before: Annotated[str | None, strawberry.argument(description="Continue before this cursor.")] = None,
 ) -> OrderConnection:
     """A page of the orders you may see."""
     context = info.context

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -9,7 +11,7 @@ from domain.commands import DecideQuote
 from domain.services.quotes import accept_quote
 from schema.context import Context
 from schema.ids import decode_id
-from schema.payloads import QuotePayload, quote_command
+from schema.payloads import INPUT, QuotePayload, quote_command
 
 
 @strawberry.input(description="Which quote.")
@@ -25,7 +27,7 @@ class QuoteAcceptPayload(QuotePayload):
     """Payload of quoteAccept."""
 
 
-async def resolve(info: Info[Context, None], input: QuoteAcceptInput) -> QuoteAcceptPayload:
+async def resolve(info: Info[Context, None], input: Annotated[QuoteAcceptInput, INPUT]) -> QuoteAcceptPayload:
     """Accept a quote."""
     quote, order, errors = await quote_command(
         info,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -9,7 +11,7 @@ from domain.commands import DeclineQuote
 from domain.services.quotes import decline_quote
 from schema.context import Context
 from schema.ids import decode_id
-from schema.payloads import QuotePayload, quote_command
+from schema.payloads import INPUT, QuotePayload, quote_command
 
 
 @strawberry.input(description="Which order you decline to quote on.")
@@ -25,7 +27,7 @@ class QuoteDeclinePayload(QuotePayload):
     """Payload of quoteDecline."""
 
 
-async def resolve(info: Info[Context, None], input: QuoteDeclineInput) -> QuoteDeclinePayload:
+async def resolve(info: Info[Context, None], input: Annotated[QuoteDeclineInput, INPUT]) -> QuoteDeclinePayload:
     """Decline to quote."""
     quote, order, errors = await quote_command(
         info,

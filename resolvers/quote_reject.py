@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -9,7 +11,7 @@ from domain.commands import DecideQuote
 from domain.services.quotes import reject_quote
 from schema.context import Context
 from schema.ids import decode_id
-from schema.payloads import QuotePayload, quote_command
+from schema.payloads import INPUT, QuotePayload, quote_command
 
 
 @strawberry.input(description="Which quote.")
@@ -26,7 +28,7 @@ class QuoteRejectPayload(QuotePayload):
     """Payload of quoteReject."""
 
 
-async def resolve(info: Info[Context, None], input: QuoteRejectInput) -> QuoteRejectPayload:
+async def resolve(info: Info[Context, None], input: Annotated[QuoteRejectInput, INPUT]) -> QuoteRejectPayload:
     """Reject a quote."""
     quote, order, errors = await quote_command(
         info,

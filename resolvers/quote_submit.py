@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -12,7 +13,7 @@ from domain.services.quotes import submit_quote
 from schema.context import Context
 from schema.ids import decode_id
 from schema.inputs import LineItemInput
-from schema.payloads import QuotePayload, quote_command
+from schema.payloads import INPUT, QuotePayload, quote_command
 
 
 @strawberry.input(description="A quote: services and costs, expiry, promised completion, a message.")
@@ -31,7 +32,7 @@ class QuoteSubmitPayload(QuotePayload):
     """Payload of quoteSubmit."""
 
 
-async def resolve(info: Info[Context, None], input: QuoteSubmitInput) -> QuoteSubmitPayload:
+async def resolve(info: Info[Context, None], input: Annotated[QuoteSubmitInput, INPUT]) -> QuoteSubmitPayload:
     """Submit a quote."""
     quote, order, errors = await quote_command(
         info,

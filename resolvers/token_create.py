@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -11,6 +12,7 @@ from domain.errors import DomainError
 from domain.services.identity import create_token
 from schema.context import Context
 from schema.errors import UserError, user_errors
+from schema.payloads import INPUT
 from schema.types import User
 
 
@@ -34,7 +36,7 @@ class TokenCreatePayload:
     user_errors: list[UserError] = strawberry.field(description="Why it failed; empty on success.")
 
 
-async def resolve(info: Info[Context, None], input: TokenCreateInput) -> TokenCreatePayload:
+async def resolve(info: Info[Context, None], input: Annotated[TokenCreateInput, INPUT]) -> TokenCreatePayload:
     """Sign in."""
     try:
         secret, token, user = await create_token(info.context.ports, input.email, input.password)

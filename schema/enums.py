@@ -1,24 +1,46 @@
-"""GraphQL enums: the domain's enums, exposed under their own names."""
+"""GraphQL enums: the domain's own enums, registered with Strawberry (same classes, same members)."""
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import strawberry
 
-from domain import comments, events, identity, lifecycle, orders, queries
+from domain.comments import CommentVisibility
+from domain.events import EventKind
+from domain.identity import OrgKind, Role
+from domain.lifecycle import Action, OrderKind, OrderStatus
+from domain.orders import Priority, QuoteStatus
+from domain.queries import OrderSortField, SortDirection
 
-OrderStatus = strawberry.enum(lifecycle.OrderStatus, description="Where an order stands in its lifecycle.")
-OrderKind = strawberry.enum(
-    lifecycle.OrderKind, description="QUOTED: open-ended, answered with quotes. FLAT_FEE: a provider's priced service."
+strawberry.enum(OrderStatus, description="Where an order stands in its lifecycle.")
+strawberry.enum(
+    OrderKind, description="QUOTED: open-ended, answered with quotes. FLAT_FEE: a provider's priced service."
 )
-OrderAction = strawberry.enum(lifecycle.Action, name="OrderAction", description="The named moves of the lifecycle.")
-Priority = strawberry.enum(orders.Priority, description="How urgent the order is.")
-QuoteStatus = strawberry.enum(orders.QuoteStatus, description="Where a provider's quote stands.")
-OrganisationKind = strawberry.enum(identity.OrgKind, name="OrganisationKind", description="The kind of organisation.")
-Role = strawberry.enum(identity.Role, description="A user's role in its organisation.")
-CommentVisibility = strawberry.enum(
-    comments.CommentVisibility,
-    description="SHARED: both sides see it. INTERNAL: only the author's organisation.",
-)
-ActivityKind = strawberry.enum(events.EventKind, name="ActivityKind", description="What a timeline entry records.")
-OrderSortField = strawberry.enum(queries.OrderSortField, description="What Manage Orders sorts by.")
-SortDirection = strawberry.enum(queries.SortDirection, description="Ascending or descending.")
+strawberry.enum(Action, name="OrderAction", description="The named moves of the order lifecycle.")
+strawberry.enum(Priority, description="How urgent the order is.")
+strawberry.enum(QuoteStatus, description="Where a provider's quote stands.")
+strawberry.enum(OrgKind, name="OrganisationKind", description="The kind of organisation.")
+strawberry.enum(Role, description="A user's role in its organisation.")
+strawberry.enum(CommentVisibility, description="SHARED: both sides see it. INTERNAL: only the author's organisation.")
+strawberry.enum(EventKind, name="ActivityKind", description="What a timeline entry records.")
+strawberry.enum(OrderSortField, description="What Manage Orders sorts by.")
+strawberry.enum(SortDirection, description="Ascending or descending.")
+
+OrderAction: TypeAlias = Action
+OrganisationKind: TypeAlias = OrgKind
+ActivityKind: TypeAlias = EventKind
+
+__all__ = [
+    "ActivityKind",
+    "CommentVisibility",
+    "OrderAction",
+    "OrderKind",
+    "OrderSortField",
+    "OrderStatus",
+    "OrganisationKind",
+    "Priority",
+    "QuoteStatus",
+    "Role",
+    "SortDirection",
+]

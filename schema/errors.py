@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from typing import TypeAlias
 
 import strawberry
 from graphql import GraphQLError
@@ -17,11 +18,8 @@ from schema.enums import OrderStatus
 
 log = logging.getLogger("ordergraph.errors")
 
-ErrorCode = strawberry.enum(
-    DomainErrorCode,
-    name="ErrorCode",
-    description="Stable machine-readable codes of expected errors.",
-)
+strawberry.enum(DomainErrorCode, name="ErrorCode", description="Stable machine-readable codes of expected errors.")
+ErrorCode: TypeAlias = DomainErrorCode
 
 
 @strawberry.interface(description="An expected problem with a mutation's input or with the state of its object.")
@@ -88,26 +86,27 @@ def api_field(name: str | None) -> str | None:
 
 def user_errors(exc: DomainError) -> list[UserError]:
     """The typed user error for an expected domain error."""
-    code = exc.code
-    common = {"field": api_field(exc.field), "message": exc.message, "code": code}
+    code, field, message = exc.code, api_field(exc.field), exc.message
     if isinstance(exc, InvalidTransition):
         return [
             InvalidTransitionError(
-                **common,
+                field=field,
+                message=message,
+                code=code,
                 current_status=DomainOrderStatus(exc.current),
                 requested_status=DomainOrderStatus(exc.requested),
                 allowed_statuses=[DomainOrderStatus(s) for s in exc.allowed],
             )
         ]
     if isinstance(exc, VersionConflict):
-        return [VersionConflictError(**common, current_version=exc.current)]
+        return [VersionConflictError(field=field, message=message, code=code, current_version=exc.current)]
     by_code: dict[DomainErrorCode, type[UserError]] = {
         DomainErrorCode.NOT_FOUND: NotFoundError,
         DomainErrorCode.PERMISSION_DENIED: PermissionDeniedError,
         DomainErrorCode.UNAUTHENTICATED: AuthenticationError,
         DomainErrorCode.INVALID_CREDENTIALS: AuthenticationError,
     }
-    return [by_code.get(code, InputError)(**common)]
+    return [by_code.get(code, InputError)(field=field, message=message, code=code)]
 
 
 USER_ERROR_TYPES: tuple[type, ...] = (

@@ -18,6 +18,8 @@ from schema.types import Order, Quote
 
 T = TypeVar("T")
 
+INPUT = strawberry.argument(description="What to do; see the input type's fields.")
+
 
 @strawberry.type(description="The result of a mutation on an order.")
 class OrderPayload:

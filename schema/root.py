@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -93,7 +94,7 @@ class SchemaOptions:
 
 def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
     """The GraphQL schema with its defences; extensions are factories, new for every operation."""
-    extensions: list[type[SchemaExtension] | partial[SchemaExtension]] = [
+    extensions: list[Callable[[], SchemaExtension]] = [
         partial(PublicErrors, debug=options.debug),
         partial(MaxTokensLimiter, max_token_count=options.max_tokens),
         partial(QueryDepthLimiter, max_depth=options.max_depth),

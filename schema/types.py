@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 from uuid import UUID
 
 import strawberry
@@ -205,8 +206,8 @@ class ActivityEntry:
             id=strawberry.ID(to_global_id("ActivityEntry", event.id)),
             kind=event.kind,
             occurred_at=event.occurred_at,
-            before=event.before,
-            after=event.after,
+            before=cast(JSON, event.before),
+            after=cast(JSON, event.after),
             actor_id=event.actor_user_id,
         )
 

@@ -26,6 +26,8 @@ SKIP_POSTGRES = (
     "ORDERGRAPH_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test (bash .ci/run sets it)"
 )
 
+REQUIRE_SERVICES = os.environ.get("ORDERGRAPH_REQUIRE_SERVICES") == "1"
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
@@ -37,6 +39,8 @@ def backend(request: pytest.FixtureRequest) -> str:
     """Each database test runs once per backend."""
     name: str = request.param
     if name == "postgres" and not POSTGRES_URL:
+        if REQUIRE_SERVICES:
+            pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_POSTGRES_URL is not set")
         pytest.skip(SKIP_POSTGRES)
     return name
 

@@ -25,7 +25,8 @@ class GraphQLClient:
 
     async def raw(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        payload = {"query": query, "variables": variables or {}}
+        response = await self.http.post("/graphql", json=payload, headers=headers)
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -76,7 +76,8 @@ async def build_world(ports: Ports, *, threshold: Decimal | None = Decimal("1000
                 prog = other_programme if org_key == "outsider" else programme
                 orgs[org_key] = Organisation(uuid4(), prog.id, kind, org_key.capitalize() + " Ltd")
                 await uow.directory.add_organisation(orgs[org_key])
-            user = User(uuid4(), orgs[org_key].id, f"{key}@example.com", key.replace("_", " ").title(), role, password_hash)
+            name = key.replace("_", " ").title()
+            user = User(uuid4(), orgs[org_key].id, f"{key}@example.com", name, role, password_hash)
             await uow.directory.add_user(user)
             secret = new_token_secret()
             await uow.directory.add_token(AccessToken(token_digest(secret), user.id, now, now + timedelta(days=1)))

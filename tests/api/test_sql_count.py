@@ -1,0 +1,90 @@
+"""The number of SQL statements of a Manage Orders request does not grow with the page size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from domain.commands import AssignOrder, CreateComment, CreateOrder, OrderCommand
+from domain.lifecycle import OrderKind
+from domain.services.comments import create_comment
+from domain.services.orders import approve_order, assign_order, create_order, submit_order
+from tests.api.conftest import Api
+from tests.api.world import World
+
+MANAGE_ORDERS = """
+query($first: Int!) {
+  orders(first: $first, sortBy: {field: SUBMITTED_AT, direction: DESC}) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id number name campaignName status submittedAt lastActivityAt estimatedCompletion
+        partner { id name }
+        provider { id name }
+        partnerContact { name email }
+        assignee { id name }
+        latestComment { body createdAt author { name } }
+      }
+    }
+  }
+}"""
+
+
+async def seed_worked_orders(api: Api, world: World, count: int) -> None:
+    """Flat-fee orders, approved, assigned, each with a comment: every relation of the view is filled."""
+    ports = api.runtime.ports
+    partner, vendor, provider = (world[k].user for k in ("partner", "vendor", "provider"))
+    actors = {key: await api.runtime.authenticate(world[key].token) for key in ("partner", "vendor", "provider")}
+    assert all(actor for actor, _ in actors.values()), (partner, vendor, provider)
+    as_partner, as_vendor, as_provider = (actors[k][0] for k in ("partner", "vendor", "provider"))
+    assert as_partner and as_vendor and as_provider
+    for index in range(count):
+        order = await create_order(
+            ports,
+            as_partner,
+            CreateOrder(kind=OrderKind.FLAT_FEE, name=f"Webinar {index}", service_id=world.services["webinar"].id),
+        )
+        await submit_order(ports, as_partner, OrderCommand(order.id))
+        await approve_order(ports, as_vendor, OrderCommand(order.id))
+        await assign_order(ports, as_provider, AssignOrder(order.id, world["provider_colleague"].user.id))
+        await create_comment(ports, as_provider, CreateComment(order.id, f"Started on {index}"))
+
+
+@contextmanager
+def counting(api: Api) -> Iterator[list[str]]:
+    """Collect every SQL statement the application's engine runs."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = api.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_manage_orders_runs_the_same_sql_for_10_and_100_orders(api: Api) -> None:
+    # given 100 orders with partner, provider, assignee and a latest comment each
+    await seed_worked_orders(api, api.world, 100)
+    token = api.world["provider"].token
+    counts = {}
+    for size in (10, 100):
+        # when the provider's Manage Orders asks for a page of that size
+        with counting(api) as statements:
+            data = await api.client(MANAGE_ORDERS, {"first": size}, token=token)
+        edges = data["orders"]["edges"]
+        assert len(edges) == size
+        assert all(e["node"]["assignee"] and e["node"]["latestComment"] and e["node"]["provider"] for e in edges)
+        counts[size] = len(statements)
+    # then the statement count does not depend on the page size
+    assert counts[10] == counts[100], counts
+    print("\n".join(statements))
+    assert counts[100] <= 12, counts
