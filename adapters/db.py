@@ -1,23 +1,46 @@
-"""Engine and session factory for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+"""Engine and session factory for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+
+SQLite transactions: every transaction starts with a deferred `BEGIN`, so readers take
+no lock and, under WAL, never wait for a writer. A transaction that writes takes the
+write lock one of two ways, both under `busy_timeout` (so writers queue instead of
+failing with "database is locked"):
+
+- at BEGIN, when its connection carries the execution option `SQLITE_BEGIN: "IMMEDIATE"`
+  (see `for_writing`), for plain read-then-write transactions such as a relay's batch;
+- at its first write, through `begin_write` (what the unit of work does): the read
+  snapshot is ended and `BEGIN IMMEDIATE` starts a fresh one. Reads made before the
+  write are then as in PostgreSQL's READ COMMITTED, which is why aggregates carry a
+  version checked by their UPDATE.
+
+Upgrading a deferred read transaction in place is what SQLite refuses (SQLITE_BUSY,
+without waiting) whenever another writer committed since the read began.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.pool import ConnectionPoolEntry
 
+SQLITE_BEGIN: Final = "ordergraph_sqlite_begin"
+"""Execution option read when a SQLite transaction begins: "DEFERRED" (default) or "IMMEDIATE"."""
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+_BEGIN_STATEMENTS: Final = {"DEFERRED": "BEGIN", "IMMEDIATE": "BEGIN IMMEDIATE"}
+
+
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, sqlite_foreign_keys: bool = True
+) -> AsyncEngine:
     """An async engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys=sqlite_foreign_keys))
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -27,18 +50,41 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    # pysqlite's own transaction handling would defeat BEGIN IMMEDIATE; we emit BEGIN ourselves.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def for_writing(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool), whose SQLite transactions take the write lock at BEGIN."""
+    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # Take the write lock at BEGIN so read-then-write transactions serialise instead of
-    # failing with "database is locked" on upgrade; readers are not blocked under WAL.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+async def begin_write(connection: AsyncConnection) -> None:
+    """Make the connection's open transaction a write transaction (SQLite: the write lock; else nothing).
+
+    Call it before the first write of a transaction that may already have read, and at
+    most once per transaction: on SQLite it ends the current read snapshot.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    # Ending a transaction that has only read loses nothing; the new one waits for the lock.
+    await connection.exec_driver_sql("COMMIT")
+    await connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_pragmas(*, foreign_keys: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # pysqlite's own transaction handling would defeat our BEGINs; we emit BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return on_connect
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    statement = _BEGIN_STATEMENTS.get(mode)
+    if statement is None:
+        raise ValueError(f"{SQLITE_BEGIN} must be DEFERRED or IMMEDIATE, not {mode!r}")
+    connection.exec_driver_sql(statement)

@@ -16,10 +16,10 @@ from uuid import UUID
 
 from domain.comments import Attachment, Comment
 from domain.events import OrderEvent
-from domain.identity import Actor, Organisation, User
+from domain.identity import Actor, Organisation, OrgKind, User
 from domain.lifecycle import OrderStatus
 from domain.orders import Order, Quote, Service
-from domain.visibility import AudienceScope, OrderScope, audience_scope, order_scope
+from domain.visibility import AudienceScope, OrderScope, audience_scope, order_scope, visible_user_kinds
 
 MAX_PAGE_SIZE = 100
 
@@ -108,6 +108,7 @@ class Viewer:
     is_provider: bool
     organisation_id: UUID
     programme_id: UUID
+    user_kinds: frozenset[OrgKind] = frozenset()
 
 
 def viewer_for(actor: Actor) -> Viewer:
@@ -118,6 +119,7 @@ def viewer_for(actor: Actor) -> Viewer:
         is_provider=actor.is_provider,
         organisation_id=actor.organisation_id,
         programme_id=actor.programme_id,
+        user_kinds=visible_user_kinds(actor),
     )
 
 
@@ -141,7 +143,7 @@ class OrderQueries(Protocol):
         ...
 
     async def users_by_id(self, viewer: Viewer, ids: Sequence[UUID]) -> list[User | None]:
-        """Users of the viewer's programme by id."""
+        """Users by id: the viewer's organisation's and those of `Viewer.user_kinds` in its programme."""
         ...
 
     async def latest_comment_by_order(self, viewer: Viewer, order_ids: Sequence[UUID]) -> list[Comment | None]:

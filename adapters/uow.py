@@ -1,0 +1,108 @@
+"""The SQL unit of work: one transaction, its repositories, and the events written on commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+from uuid import UUID
+
+from sqlalchemy import insert, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters import mapping, tables
+from adapters.repositories import SqlCommentRepository, SqlDirectory, SqlOrderRepository, SqlTransaction
+from domain.events import OrderEvent
+from domain.ports import CommentRepository, Directory, OrderRepository, UnitOfWork
+
+
+class SqlUnitOfWork:
+    """domain.ports.UnitOfWork over one SQLAlchemy session.
+
+    `commit()` writes the events of every aggregate its repositories loaded or added to
+    `order_activity` and `outbox`, moves `orders.last_activity_at` forward, and commits,
+    all in one transaction. Leaving the block without committing rolls back.
+    """
+
+    # Typed as the ports (protocol attributes are invariant); the Sql* objects are kept privately too.
+    orders: OrderRepository
+    comments: CommentRepository
+    directory: Directory
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+        self._tx: SqlTransaction | None = None
+        self.committed_events: list[OrderEvent] = []
+        """The events of the last successful commit, for after-commit hints (pub/sub, relay nudge)."""
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("a unit of work is entered once")
+        self._session = self._sessions()
+        self._tx = SqlTransaction(self._session)
+        self.orders = self._orders = SqlOrderRepository(self._tx)
+        self.comments = self._comments = SqlCommentRepository(self._tx)
+        self.directory = SqlDirectory(self._tx)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        session, tx = self._require()
+        try:
+            await session.rollback()
+        finally:
+            tx.ended()
+            await session.close()
+
+    async def commit(self) -> None:
+        """Write the pending events of every aggregate seen, then commit the transaction."""
+        session, tx = self._require()
+        unsaved = self._orders.unsaved()
+        if unsaved:
+            ids = ", ".join(str(order.id) for order in unsaved)
+            raise RuntimeError(f"orders changed but not saved before commit: {ids}")
+        events: list[OrderEvent] = []
+        for order in self._orders.seen():
+            events.extend(order.pull_events())
+        for comment in self._comments.seen():
+            events.extend(comment.pull_events())
+        if events:
+            await self._write_events(tx, events)
+        try:
+            await session.commit()
+        finally:
+            tx.ended()
+        self.committed_events = events
+
+    async def _write_events(self, tx: SqlTransaction, events: list[OrderEvent]) -> None:
+        conn = await tx.for_write()
+        await conn.execute(insert(tables.order_activity), [mapping.activity_values(e) for e in events])
+        await conn.execute(insert(tables.outbox), [mapping.outbox_values(e) for e in events])
+        newest: dict[UUID, datetime] = {}
+        for e in events:
+            if e.order_id not in newest or e.occurred_at > newest[e.order_id]:
+                newest[e.order_id] = e.occurred_at
+        last = tables.orders.c.last_activity_at
+        for order_id, when in newest.items():
+            await conn.execute(
+                update(tables.orders)
+                .where(tables.orders.c.id == order_id, or_(last.is_(None), last < when))
+                .values(last_activity_at=when)
+            )
+
+    def _require(self) -> tuple[AsyncSession, SqlTransaction]:
+        if self._session is None or self._tx is None:
+            raise RuntimeError("use the unit of work as `async with uow:`")
+        return self._session, self._tx
+
+
+if TYPE_CHECKING:
+    _implements_the_port: type[UnitOfWork] = SqlUnitOfWork
+
+
+def sql_uow_factory(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], SqlUnitOfWork]:
+    """A factory of fresh units of work, for `domain.ports.Ports.uow`."""
+    return lambda: SqlUnitOfWork(sessions)

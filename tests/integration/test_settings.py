@@ -1,0 +1,124 @@
+"""Settings read once from the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from adapters.settings import SETTINGS_DOC, Settings, get_settings, settings_markdown
+
+
+def test_defaults() -> None:
+    s = Settings.from_env({})
+    assert s == Settings(
+        database_url="sqlite+aiosqlite:///./var/ordergraph.db",
+        debug=False,
+        files_dir=Path("./var/files"),
+        token_ttl_hours=168,
+        graphiql=True,
+        introspection=True,
+        max_query_depth=12,
+        max_aliases=30,
+        max_tokens=3000,
+        host="127.0.0.1",
+        port=8000,
+        allowed_origins=(),
+        db_pool_size=10,
+    )
+
+
+def test_every_variable_is_read() -> None:
+    env = {
+        "DATABASE_URL": "postgresql+asyncpg://og@db/og",
+        "ORDERGRAPH_DEBUG": "TRUE",
+        "ORDERGRAPH_FILES_DIR": "/srv/files",
+        "ORDERGRAPH_TOKEN_TTL_HOURS": "24",
+        "ORDERGRAPH_GRAPHIQL": "off",
+        "ORDERGRAPH_INTROSPECTION": "0",
+        "ORDERGRAPH_MAX_QUERY_DEPTH": "8",
+        "ORDERGRAPH_MAX_ALIASES": "5",
+        "ORDERGRAPH_MAX_TOKENS": "1000",
+        "ORDERGRAPH_HOST": "0.0.0.0",
+        "ORDERGRAPH_PORT": "9000",
+        "ORDERGRAPH_ALLOWED_ORIGINS": " https://a.example , https://b.example,, ",
+        "ORDERGRAPH_DB_POOL_SIZE": "20",
+    }
+    s = Settings.from_env(env)
+    assert s.database_url == "postgresql+asyncpg://og@db/og"
+    assert s.debug is True
+    assert s.files_dir == Path("/srv/files")
+    assert s.token_ttl_hours == 24
+    assert (s.graphiql, s.introspection) == (False, False)
+    assert (s.max_query_depth, s.max_aliases, s.max_tokens) == (8, 5, 1000)
+    assert (s.host, s.port, s.db_pool_size) == ("0.0.0.0", 9000, 20)
+    assert s.allowed_origins == ("https://a.example", "https://b.example")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ORDERGRAPH_DEBUG", "maybe"),
+        ("ORDERGRAPH_TOKEN_TTL_HOURS", "a week"),
+        ("ORDERGRAPH_TOKEN_TTL_HOURS", "0"),
+        ("ORDERGRAPH_MAX_QUERY_DEPTH", "-1"),
+        ("ORDERGRAPH_PORT", "70000"),
+        ("ORDERGRAPH_PORT", "http"),
+        ("ORDERGRAPH_DB_POOL_SIZE", "1.5"),
+        ("ORDERGRAPH_HOST", "  "),
+        ("ORDERGRAPH_FILES_DIR", ""),
+        ("DATABASE_URL", ""),
+    ],
+)
+def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings.from_env({}).port = 1  # type: ignore[misc]
+
+
+def test_the_documentation_table_covers_every_setting_with_its_real_default() -> None:
+    names = [name for name, _, _ in SETTINGS_DOC]
+    assert len(names) == len(set(names)) == len(dataclasses.fields(Settings))
+    assert all(description for _, _, description in SETTINGS_DOC)
+    defaults = Settings.from_env({})
+    # every documented default, given explicitly, yields the same settings as leaving it out
+    assert Settings.from_env({name: default for name, default, _ in SETTINGS_DOC}) == defaults
+    # and every documented variable is actually read
+    for name, default, _ in SETTINGS_DOC:
+        changed = {"ORDERGRAPH_PORT": "1"} if name == "ORDERGRAPH_PORT" else {"ORDERGRAPH_PORT": "8000"}
+        probe = _different_value(name, default)
+        assert Settings.from_env({**changed, name: probe}) != Settings.from_env(changed), name
+
+
+def _different_value(name: str, default: str) -> str:
+    if default in ("true", "false"):
+        return "false" if default == "true" else "true"
+    if default.isdigit():
+        return str(int(default) + 1)
+    if name == "ORDERGRAPH_ALLOWED_ORIGINS":
+        return "https://x.example"
+    return default + "x"
+
+
+def test_get_settings_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    get_settings.cache_clear()
+    monkeypatch.setenv("ORDERGRAPH_PORT", "8123")
+    try:
+        first = get_settings()
+        monkeypatch.setenv("ORDERGRAPH_PORT", "8124")
+        assert get_settings() is first
+        assert first.port == 8123
+    finally:
+        get_settings.cache_clear()
+
+
+def test_the_markdown_table_has_a_row_per_setting() -> None:
+    table = settings_markdown().splitlines()
+    assert table[0] == "| variable | default | meaning |"
+    assert len(table) == 2 + len(SETTINGS_DOC)
+    assert "| `ORDERGRAPH_PORT` | `8000` | Port the HTTP server listens on |" in table
