@@ -276,9 +276,10 @@ def event_from_row(row: RowLike) -> OrderEvent:
     )
 
 
-def activity_values(event: OrderEvent) -> dict[str, Any]:
-    """Column values of an `order_activity` row for an event."""
+def activity_values(event: OrderEvent, seq: int = 0) -> dict[str, Any]:
+    """Column values of an `order_activity` row for an event (`seq`: its place among its command's events)."""
     return {
+        "seq": seq,
         "id": event.id,
         "order_id": event.order_id,
         "kind": event.kind.value,

@@ -747,7 +747,7 @@ def _activity_statement(who: _ViewerShape) -> Select[Any]:
             _visible(orders, who),
             _admits(a.c.audience_org_id, a.c.audience_buyer_side, who),
         )
-        .order_by(a.c.occurred_at, a.c.id)
+        .order_by(a.c.occurred_at, a.c.seq, a.c.id)
     )
 
 

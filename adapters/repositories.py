@@ -243,6 +243,23 @@ class SqlDirectory:
         row = await self._one(select(tables.access_tokens).where(tables.access_tokens.c.digest == digest))
         return None if row is None else mapping.token_from_row(row)
 
+    async def token_holder(self, digest: str) -> tuple[AccessToken, User, Organisation] | None:
+        """An access token with its user and organisation, in one statement."""
+        t, u, o = tables.access_tokens, tables.users, tables.organisations
+        statement = (
+            select(*t.c, *(c.label(f"u_{c.name}") for c in u.c), *(c.label(f"o_{c.name}") for c in o.c))
+            .join_from(t, u, u.c.id == t.c.user_id)
+            .join(o, o.c.id == u.c.organisation_id)
+            .where(t.c.digest == digest)
+        )
+        row = await self._one(statement)
+        if row is None:
+            return None
+        values = row._mapping
+        user = {c.name: values[f"u_{c.name}"] for c in u.c}
+        org = {c.name: values[f"o_{c.name}"] for c in o.c}
+        return mapping.token_from_row(values), mapping.user_from_row(user), mapping.organisation_from_row(org)
+
     async def add_programme(self, programme: Programme) -> None:
         """Insert a programme."""
         await self._insert(tables.programmes, mapping.programme_values(programme))

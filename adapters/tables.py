@@ -236,6 +236,8 @@ order_activity = Table(
     Column("audience_org_id", Uuid, nullable=True),
     Column("audience_buyer_side", Boolean, nullable=False, server_default="0"),
     Column("subject_id", Uuid, nullable=True),
+    # Events of one command share a time; `seq` keeps the order the domain recorded them in.
+    Column("seq", Integer, nullable=False, server_default="0"),
     Index("ix_order_activity_order_time", "order_id", "occurred_at"),
 )
 

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters import mapping, tables
@@ -79,10 +79,31 @@ class SqlUnitOfWork:
 
     async def _write_events(self, tx: SqlTransaction, events: list[OrderEvent]) -> None:
         conn = await tx.for_write()
-        await conn.execute(insert(tables.order_activity), [mapping.activity_values(e) for e in events])
+        # Each order's timeline is numbered in the order the domain recorded its events.
+        activity = tables.order_activity
+        order_ids = sorted({e.order_id for e in events})
+        last_seq: dict[UUID, int] = {
+            order_id: seq
+            for order_id, seq in (
+                await conn.execute(
+                    select(activity.c.order_id, func.max(activity.c.seq))
+                    .where(activity.c.order_id.in_(order_ids))
+                    .group_by(activity.c.order_id)
+                )
+            ).all()
+        }
+        rows = []
+        for e in events:
+            last_seq[e.order_id] = last_seq.get(e.order_id, -1) + 1
+            rows.append(mapping.activity_values(e, last_seq[e.order_id]))
+        await conn.execute(insert(activity), rows)
         await conn.execute(insert(tables.outbox), [mapping.outbox_values(e) for e in events])
         newest: dict[UUID, datetime] = {}
+        # Last activity is what every party sees: events with a restricted audience do not move it,
+        # or the time of an internal comment or a provider note would leak to the other side.
         for e in events:
+            if e.audience.org_id is not None:
+                continue
             if e.order_id not in newest or e.occurred_at > newest[e.order_id]:
                 newest[e.order_id] = e.occurred_at
         last = tables.orders.c.last_activity_at

@@ -65,8 +65,19 @@ async def prepare(database_url: str, files: Path, orders: int) -> str:
 def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """uvicorn on CPU 0, one worker, no access log."""
     command = [
-        "taskset", "-c", "0", sys.executable, "-m", "uvicorn", app, "--factory",
-        "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "taskset",
+        "-c",
+        "0",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     for _ in range(100):

@@ -120,7 +120,7 @@ TERMINAL: frozenset[OrderStatus] = frozenset({S.ARCHIVED})
 """Statuses with no way out."""
 
 CLOSED: frozenset[OrderStatus] = frozenset({S.CANCELLED, S.ARCHIVED, S.COMPLETE})
-"""Statuses in which the order's work is over: no more edits, quotes or assignment."""
+"""Statuses in which the order's work is over: no more quotes or assignment (edits end at CANCELLED)."""
 
 
 def transitions_from(
@@ -145,6 +145,9 @@ def find_transition(
     kind: OrderKind,
 ) -> Transition | None:
     """The row for this move, or None when the table does not allow it for these parties."""
+    parties = frozenset(parties)
+    if not parties:  # no relation to the order (transitions_from reads "no parties" as "any party")
+        return None
     for row in transitions_from(source, parties=parties, kind=kind):
         if row.action is action and row.target is target:
             return row

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Any, Final
 from uuid import UUID, uuid4
@@ -31,6 +31,8 @@ from domain.lifecycle import (
 MAX_TEXT = 2_000
 MAX_NAME = 200
 MAX_LINES = 100
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("1000000000")  # money columns hold 12 digits before the point
 
 
 class Priority(Enum):
@@ -49,7 +51,7 @@ class QuoteStatus(Enum):
     DECLINED = "DECLINED"
     ACCEPTED = "ACCEPTED"
     REJECTED = "REJECTED"
-    CLOSED = "CLOSED"  # another provider's quote was accepted
+    CLOSED = "CLOSED"  # another quote was accepted, or the request ended without one
 
 
 class _Unset(Enum):
@@ -70,8 +72,8 @@ class Line:
 
     @property
     def total(self) -> Decimal:
-        """Quantity times unit price."""
-        return self.quantity * self.unit_price
+        """Quantity times unit price, rounded half-up to the cent."""
+        return (self.quantity * self.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def validate_lines(lines: Sequence[Line], *, field_name: str = "lines") -> tuple[Line, ...]:
@@ -86,7 +88,16 @@ def validate_lines(lines: Sequence[Line], *, field_name: str = "lines") -> tuple
             raise InvalidInput("A line item's quantity must be greater than zero.", field=where)
         if not line.unit_price.is_finite() or line.unit_price < 0:
             raise InvalidInput("A line item's price cannot be negative.", field=where)
+        if _places(line.unit_price) > 2 or _places(line.quantity) > 2:
+            raise InvalidInput("Prices and quantities have at most two decimal places.", field=where)
+        if line.quantity * line.unit_price >= MAX_AMOUNT:
+            raise InvalidInput(f"A line item's total must stay below {MAX_AMOUNT}.", field=where)
     return tuple(Line(line.description.strip(), line.quantity, line.unit_price) for line in lines)
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 def total_of(lines: Sequence[Line]) -> Decimal:
@@ -277,12 +288,10 @@ class Order:
 
     def _guard(self, row: Transition, actor: Actor) -> str | None:
         """Conditions beyond the table; returns why the row is closed, or None."""
-        if (
-            row.action is Action.ACCEPT_WITHOUT_QUOTE
-            and Party.VENDOR in self.parties_of(actor)
-            and self.provider_id is None
-        ):
-            return "choose the provider before accepting the order without a quote"
+        # An open request (no provider named) is the partner's to award, through a quote;
+        # only a request addressed to one provider may be accepted without a quote.
+        if row.action is Action.ACCEPT_WITHOUT_QUOTE and self.provider_id is None:
+            return "an open quote request is awarded by accepting one of its quotes"
         return None
 
     def _move(
@@ -296,20 +305,20 @@ class Order:
     ) -> None:
         parties = self.parties_of(actor)
         row = find_transition(action, self.status, target, parties, self.kind)
-        if row is None:
+        if row is None or self._guard(row, actor) is not None:
             allowed = sorted({t.target.value for t in self.allowed_transitions(actor)})
             raise InvalidTransition(self.status.value, target.value, allowed)
-        blocked = self._guard(row, actor)
-        if blocked:
-            raise InvalidInput(f"Cannot {action.value.lower().replace('_', ' ')}: {blocked}.", field="id")
         before: dict[str, Any] = {"status": self.status.value}
         after: dict[str, Any] = {"status": target.value, "action": action.value}
-        if action is Action.ACCEPT_WITHOUT_QUOTE and self.provider_id is None:
-            self.provider_id = actor.organisation_id
-            after["provider_id"] = str(actor.organisation_id)
         if reason is not None:
             self.cancel_reason = reason
             after["reason"] = reason
+        if self.status is OrderStatus.PENDING_QUOTES:
+            # However the request ends (cancelled, accepted without a quote), no quote stays open on it.
+            for quote in self.quotes:
+                if quote.status is QuoteStatus.SUBMITTED:
+                    quote.status = QuoteStatus.CLOSED
+                    quote.decided_at = now
         self.status = target
         if target is OrderStatus.APPROVED and self.released_to_provider_at is None:
             self.released_to_provider_at = now
@@ -352,6 +361,8 @@ class Order:
         """Replace the line items of a draft (the buyer side only)."""
         if self.status is not OrderStatus.DRAFT or not {Party.PARTNER, Party.VENDOR} & self.parties_of(actor):
             raise PermissionDenied("Line items can be changed on a draft by its buyer only.", field="lines")
+        if self.kind is OrderKind.FLAT_FEE:
+            raise PermissionDenied("A flat-fee order is priced by its service.", field="lines")
         new = validate_lines(lines)
         before = {"total": jsonable(self.total)}
         self.lines = new
@@ -480,7 +491,9 @@ class Order:
         return quote
 
     def quotes_visible_to(self, actor: Actor) -> list[Quote]:
-        """The buyer side sees every quote; a provider sees its own."""
+        """The buyer side sees every quote; a provider sees its own (nobody sees any on an order it cannot see)."""
+        if not self.can_see(actor):  # Audience.admits assumes the order is visible: any vendor passes buyer_side
+            return []
         return [q for q in self.quotes if q.audience.admits(actor, self.partner_id)]
 
     def _require_quoting_provider(self, actor: Actor) -> None:
@@ -498,7 +511,7 @@ class Order:
 
     def _quote_for_buyer(self, actor: Actor, quote_id: UUID) -> Quote:
         quote = next((q for q in self.quotes if q.id == quote_id), None)
-        if quote is None or not quote.audience.admits(actor, self.partner_id):
+        if quote is None or not self.can_see(actor) or not quote.audience.admits(actor, self.partner_id):
             raise NotFound("Quote")
         if Party.PARTNER not in self.parties_of(actor):
             raise PermissionDenied("Only the ordering partner decides on quotes.", field="id")
@@ -537,7 +550,8 @@ class Order:
                 subject_id=subject,
             )
         )
-        self.last_activity_at = now
+        if audience.org_id is None:  # restricted events must not reveal their time to others
+            self.last_activity_at = now
 
     def pull_events(self) -> list[OrderEvent]:
         """Hand the recorded events to the unit of work, once."""

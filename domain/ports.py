@@ -113,6 +113,10 @@ class Directory(Protocol):
         """An access token by digest."""
         ...
 
+    async def token_holder(self, digest: str) -> tuple[AccessToken, User, Organisation] | None:
+        """An access token with its user and the user's organisation (one lookup, for every request)."""
+        ...
+
     async def add_programme(self, programme: Programme) -> None:
         """Insert a programme."""
         ...

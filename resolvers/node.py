@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from domain.errors import InvalidInput
 from domain.queries import MAX_PAGE_SIZE
+from schema.build import build_one
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.types import Node
 
 
-def _loader(info: Info[Context, None], type_name: str) -> Callable[[UUID], Awaitable[Any]] | None:
-    loaders = info.context.loaders
-    return {"Order": loaders.order.load, "Organisation": loaders.organisation.load, "User": loaders.user.load}.get(
-        type_name
-    )
-
-
 async def _node(info: Info[Context, None], global_id: str) -> Node | None:
     type_name, value = parse_global_id(global_id)
-    load = _loader(info, type_name)
-    return None if load is None else await load(value)
+    loaders = info.context.loaders
+    if type_name == "Order":
+        return await build_one(info, await loaders.order.load(value))
+    if type_name == "Organisation":
+        return await loaders.organisation.load(value)
+    if type_name == "User":
+        return await loaders.user.load(value)
+    return None
 
 
 async def resolve_node(

@@ -19,9 +19,10 @@ from resolvers._order_list import (
     to_filter,
     to_sort,
 )
+from schema.build import build_orders, selected_names
 from schema.context import Context
 from schema.selection import selects
-from schema.types import Order, OrderConnection, OrderEdge, PageInfo
+from schema.types import OrderConnection, OrderEdge, PageInfo
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -38,7 +39,7 @@ async def resolve(
 ) -> OrderConnection:
     """A page of the orders you may see."""
     context = info.context
-    actor = context.require_actor()
+    context.require_actor()
     for name, size in (("first", first), ("last", last)):
         if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
             raise InvalidInput(f"{name} must be between 0 and {MAX_PAGE_SIZE}.", field=name)
@@ -53,9 +54,9 @@ async def resolve(
         with_total=selects(info, "totalCount"),
     )
     result = await context.queries.order_page(context.viewer, to_filter(filter, search), sort, page)
+    nodes = await build_orders(context, result.orders, selected_names(info))
     edges = [
-        OrderEdge(cursor=encode_cursor(sort, key), node=Order.from_domain(order, actor))
-        for order, key in zip(result.orders, result.keys, strict=True)
+        OrderEdge(cursor=encode_cursor(sort, key), node=node) for node, key in zip(nodes, result.keys, strict=True)
     ]
     return OrderConnection(
         edges=edges,

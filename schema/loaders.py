@@ -1,4 +1,8 @@
-"""Per-request DataLoaders: every relation is fetched in one batched, viewer-scoped query."""
+"""Per-request DataLoaders: every relation is fetched in one batched, viewer-scoped query.
+
+Orders and comments come back as domain objects; schema.build turns them into GraphQL objects
+with their selected relations loaded set-wise.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
+from domain import comments as dc
+from domain import orders as do
 from domain.identity import Actor
 from domain.queries import OrderQueries, Viewer
-from schema.types import ActivityEntry, Comment, Order, Organisation, Quote, User
+from schema.types import ActivityEntry, Organisation, Quote, User
 
 
 class Loaders:
@@ -19,17 +25,16 @@ class Loaders:
         self._q = queries
         self._viewer = viewer
         self._actor = actor
-        self.order = DataLoader[UUID, Order | None](load_fn=self._orders)
+        self.order = DataLoader[UUID, do.Order | None](load_fn=self._orders)
         self.organisation = DataLoader[UUID, Organisation | None](load_fn=self._organisations)
         self.user = DataLoader[UUID, User | None](load_fn=self._users)
-        self.latest_comment = DataLoader[UUID, Comment | None](load_fn=self._latest_comments)
-        self.comments = DataLoader[UUID, list[Comment]](load_fn=self._comments)
+        self.latest_comment = DataLoader[UUID, dc.Comment | None](load_fn=self._latest_comments)
+        self.comments = DataLoader[UUID, list[dc.Comment]](load_fn=self._comments)
         self.quotes = DataLoader[UUID, list[Quote]](load_fn=self._quotes)
         self.activity = DataLoader[UUID, list[ActivityEntry]](load_fn=self._activity)
 
-    async def _orders(self, ids: Sequence[UUID]) -> list[Order | None]:
-        rows = await self._q.orders_by_id(self._viewer, ids)
-        return [Order.from_domain(o, self._actor) if o else None for o in rows]
+    async def _orders(self, ids: Sequence[UUID]) -> list[do.Order | None]:
+        return await self._q.orders_by_id(self._viewer, ids)
 
     async def _organisations(self, ids: Sequence[UUID]) -> list[Organisation | None]:
         rows = await self._q.organisations_by_id(self._viewer, ids)
@@ -39,13 +44,11 @@ class Loaders:
         rows = await self._q.users_by_id(self._viewer, ids)
         return [User.from_domain(u) if u else None for u in rows]
 
-    async def _latest_comments(self, ids: Sequence[UUID]) -> list[Comment | None]:
-        rows = await self._q.latest_comment_by_order(self._viewer, ids)
-        return [Comment.from_domain(c) if c else None for c in rows]
+    async def _latest_comments(self, ids: Sequence[UUID]) -> list[dc.Comment | None]:
+        return await self._q.latest_comment_by_order(self._viewer, ids)
 
-    async def _comments(self, ids: Sequence[UUID]) -> list[list[Comment]]:
-        rows = await self._q.comments_by_order(self._viewer, ids)
-        return [[Comment.from_domain(c) for c in per_order] for per_order in rows]
+    async def _comments(self, ids: Sequence[UUID]) -> list[list[dc.Comment]]:
+        return await self._q.comments_by_order(self._viewer, ids)
 
     async def _quotes(self, ids: Sequence[UUID]) -> list[list[Quote]]:
         rows = await self._q.quotes_by_order(self._viewer, ids)

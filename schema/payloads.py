@@ -12,6 +12,7 @@ from domain import orders as do
 from domain.errors import DomainError
 from domain.identity import Actor
 from domain.ports import Ports
+from schema.build import build_one
 from schema.context import Context
 from schema.errors import UserError, user_errors
 from schema.types import Order, Quote
@@ -46,7 +47,7 @@ async def order_command(
     result = await attempt(info, call)
     if isinstance(result, list):
         return None, result
-    return Order.from_domain(result, info.context.require_actor()), []
+    return await build_one(info, result), []
 
 
 @strawberry.type(description="The result of a mutation on a quote.")
@@ -66,4 +67,4 @@ async def quote_command(
     if isinstance(result, list):
         return None, None, result
     order, quote = result
-    return Quote.from_domain(quote), Order.from_domain(order, info.context.require_actor()), []
+    return Quote.from_domain(quote), await build_one(info, order), []

@@ -10,6 +10,7 @@ import strawberry
 from graphql import is_specified_scalar_type
 from graphql.utilities.print_schema import print_type
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -44,6 +45,7 @@ from resolvers import order as _order
 from resolvers import orders as _orders
 from resolvers import viewer as _viewer
 from schema.errors import USER_ERROR_TYPES, PublicErrors
+from schema.execution import FastPlainFieldExecutionContext
 from schema.types import Order, Organisation, Service, User
 
 
@@ -94,11 +96,16 @@ class SchemaOptions:
 
 def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
     """The GraphQL schema with its defences; extensions are factories, new for every operation."""
+    # The limiters' rule classes are made once: the validation cache is keyed by the rule classes,
+    # so new ones per request (what a limiter instance per request makes) would never hit it.
+    rules = [
+        *QueryDepthLimiter(max_depth=options.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=options.max_aliases).validation_rules,
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(PublicErrors, debug=options.debug),
         partial(MaxTokensLimiter, max_token_count=options.max_tokens),
-        partial(QueryDepthLimiter, max_depth=options.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=options.max_aliases),
+        partial(AddValidationRules, rules),
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
     ]
@@ -110,6 +117,7 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
         types=[*USER_ERROR_TYPES, Order, Organisation, User, Service],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=FastPlainFieldExecutionContext,
     )
 
 

@@ -163,22 +163,18 @@ class Comment:
     visibility: CommentVisibility = strawberry.field(description="Who may read it.")
     created_at: datetime = strawberry.field(description="When it was written.")
     attachments: list[Attachment] = strawberry.field(description="Files attached to it.")
-    author_id: strawberry.Private[UUID]
-
-    @strawberry.field(description="Who wrote it.")
-    async def author(self, info: Info[Context, None]) -> User | None:
-        return await info.context.loaders.user.load(self.author_id)
+    author: User | None = strawberry.field(description="Who wrote it.")
 
     @classmethod
-    def from_domain(cls, comment: dc.Comment) -> Comment:
-        """The GraphQL view of a comment."""
+    def from_domain(cls, comment: dc.Comment, *, author: User | None = None) -> Comment:
+        """The GraphQL view of a comment (its author loaded by schema.build when selected)."""
         return cls(
             id=strawberry.ID(to_global_id("Comment", comment.id)),
             body=comment.body,
             visibility=comment.visibility,
             created_at=comment.created_at,
             attachments=[Attachment.from_domain(a) for a in comment.attachments],
-            author_id=comment.author_id,
+            author=author,
         )
 
 
@@ -273,48 +269,23 @@ class Order(Node):
     submitted_at: datetime | None = strawberry.field(description="When it left DRAFT.")
     last_activity_at: datetime | None = strawberry.field(description="Time of the newest timeline entry.")
     created_at: datetime = strawberry.field(description="When the draft was created.")
-    partner_id: strawberry.Private[UUID]
-    provider_id: strawberry.Private[UUID | None]
-    partner_contact_id: strawberry.Private[UUID | None]
-    owner_id: strawberry.Private[UUID | None]
-    assignee_id: strawberry.Private[UUID | None]
     domain: strawberry.Private[do.Order]
 
-    @strawberry.field(description="The partner that placed the order.")
-    async def partner(self, info: Info[Context, None]) -> Organisation | None:
-        return await info.context.loaders.organisation.load(self.partner_id)
-
-    @strawberry.field(description="The provider the order is addressed to (null for an open quote request).")
-    async def provider(self, info: Info[Context, None]) -> Organisation | None:
-        if self.provider_id is None:
-            return None
-        return await info.context.loaders.organisation.load(self.provider_id)
-
-    @strawberry.field(description="The partner's contact person for this order.")
-    async def partner_contact(self, info: Info[Context, None]) -> User | None:
-        if self.partner_contact_id is None:
-            return None
-        return await info.context.loaders.user.load(self.partner_contact_id)
-
-    @strawberry.field(description="The provider user who owns the order.")
-    async def owner(self, info: Info[Context, None]) -> User | None:
-        if self.owner_id is None:
-            return None
-        return await info.context.loaders.user.load(self.owner_id)
-
-    @strawberry.field(description="The provider user the order is assigned to.")
-    async def assignee(self, info: Info[Context, None]) -> User | None:
-        if self.assignee_id is None:
-            return None
-        return await info.context.loaders.user.load(self.assignee_id)
-
-    @strawberry.field(description="The newest comment you may see.")
-    async def latest_comment(self, info: Info[Context, None]) -> Comment | None:
-        return await info.context.loaders.latest_comment.load(self.domain.id)
+    partner: Organisation | None = strawberry.field(description="The partner that placed the order.")
+    provider: Organisation | None = strawberry.field(
+        description="The provider the order is addressed to (null for an open quote request)."
+    )
+    partner_contact: User | None = strawberry.field(description="The partner's contact person for this order.")
+    owner: User | None = strawberry.field(description="The provider user who owns the order.")
+    assignee: User | None = strawberry.field(description="The provider user the order is assigned to.")
+    latest_comment: Comment | None = strawberry.field(description="The newest comment you may see.")
 
     @strawberry.field(description="Comments you may see, oldest first.")
     async def comments(self, info: Info[Context, None]) -> list[Comment]:
-        return await info.context.loaders.comments.load(self.domain.id)
+        from schema.build import build_comments, selected_names
+
+        found = await info.context.loaders.comments.load(self.domain.id)
+        return await build_comments(info.context, found, selected_names(info))
 
     @strawberry.field(description="Quotes you may see: all of them on the buyer side, your own as a provider.")
     async def quotes(self, info: Info[Context, None]) -> list[Quote]:
@@ -330,8 +301,19 @@ class Order(Node):
         return [AllowedTransition(action=t.action, status=t.target) for t in self.domain.allowed_transitions(actor)]
 
     @classmethod
-    def from_domain(cls, order: do.Order, actor: di.Actor) -> Order:
-        """The order as `actor` may see it (provider notes only for the provider)."""
+    def from_domain(
+        cls,
+        order: do.Order,
+        actor: di.Actor,
+        *,
+        partner: Organisation | None = None,
+        provider: Organisation | None = None,
+        partner_contact: User | None = None,
+        owner: User | None = None,
+        assignee: User | None = None,
+        latest_comment: Comment | None = None,
+    ) -> Order:
+        """The order as `actor` may see it; relations come loaded (schema.build) or stay null."""
         notes = order.provider_notes if order.shows_provider_notes_to(actor) else None
         return cls(
             id=strawberry.ID(to_global_id("Order", order.id)),
@@ -357,11 +339,12 @@ class Order(Node):
             submitted_at=order.submitted_at,
             last_activity_at=order.last_activity_at,
             created_at=order.created_at,
-            partner_id=order.partner_id,
-            provider_id=order.provider_id,
-            partner_contact_id=order.partner_contact_id,
-            owner_id=order.owner_id,
-            assignee_id=order.assignee_id,
+            partner=partner,
+            provider=provider,
+            partner_contact=partner_contact,
+            owner=owner,
+            assignee=assignee,
+            latest_comment=latest_comment,
             domain=order,
         )
 

@@ -36,11 +36,10 @@ async def revoke_token(ports: Ports, secret: str) -> None:
 
 async def actor_for_token(uow: UnitOfWork, secret: str, ports: Ports) -> Actor:
     """The actor behind a live bearer token."""
-    token = await uow.directory.token(token_digest(secret))
-    if token is None or not token.is_live(ports.clock.now()):
+    found = await uow.directory.token_holder(token_digest(secret))
+    if found is None or not found[0].is_live(ports.clock.now()):
         raise Unauthenticated("The access token is invalid or has expired; create a new one with tokenCreate.")
-    user = await uow.directory.user(token.user_id)
-    org = await uow.directory.organisation(user.organisation_id) if user else None
-    if user is None or org is None or not user.active:
+    _, user, org = found
+    if not user.active:
         raise Unauthenticated("The access token's user is no longer active.")
     return Actor(user.id, org.id, org.kind, user.role, org.programme_id)

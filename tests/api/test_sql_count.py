@@ -86,5 +86,4 @@ async def test_manage_orders_runs_the_same_sql_for_10_and_100_orders(api: Api) -
         counts[size] = len(statements)
     # then the statement count does not depend on the page size
     assert counts[10] == counts[100], counts
-    print("\n".join(statements))
     assert counts[100] <= 12, counts

@@ -764,8 +764,8 @@ async def test_sql_visibility_and_audiences_agree_with_the_domain(
             assert ids(thread) == ids(want_comments)
             assert (newest.id if newest else None) == (want_comments[-1].id if want_comments else None)
             want_events = sorted(
-                (e for e in events[o.id] if admitted(o, e.audience)), key=lambda e: (e.occurred_at, e.id)
-            )
+                (e for e in events[o.id] if admitted(o, e.audience)), key=lambda e: e.occurred_at
+            )  # stable: events of the same time keep the order they were recorded in
             assert ids(timeline) == ids(want_events)
             want_quotes = sorted(
                 (q for q in quotes[o.id] if admitted(o, q.audience)), key=lambda q: (q.created_at, q.id), reverse=True

@@ -100,7 +100,7 @@ async def test_an_order_with_quotes_lines_dates_and_decimals_round_trips(
     sessions: async_sessionmaker[AsyncSession], world: World
 ) -> None:
     # given a quoted order with exact decimals and dates, submitted and quoted on
-    lines = [Line("Webinar", Decimal("1.5"), Decimal("1234.567")), Line("Emails", Decimal(3), Decimal("0.10"))]
+    lines = [Line("Webinar", Decimal("1.5"), Decimal("1234.57")), Line("Emails", Decimal(3), Decimal("0.10"))]
     order = await place_order(
         sessions,
         world,
@@ -119,7 +119,7 @@ async def test_an_order_with_quotes_lines_dates_and_decimals_round_trips(
         loaded.submit_quote(
             world.seller,
             later,
-            lines=[Line("Webinar", Decimal("2"), Decimal("999.995"))],
+            lines=[Line("Webinar", Decimal("2.5"), Decimal("999.99"))],
             expires_on=date(2026, 4, 1),
             promised_completion=date(2026, 5, 15),
             message="Happy to help",
@@ -135,7 +135,7 @@ async def test_an_order_with_quotes_lines_dates_and_decimals_round_trips(
     assert again == loaded
     assert again is not None
     assert again.lines == tuple(lines)
-    assert again.lines[0].unit_price == Decimal("1234.567")
+    assert again.lines[0].unit_price == Decimal("1234.57")
     assert again.status is OrderStatus.PENDING_QUOTES
     assert again.version == 2
     assert again.submitted_at == later
@@ -144,11 +144,13 @@ async def test_an_order_with_quotes_lines_dates_and_decimals_round_trips(
     assert again.requested_completion == date(2026, 6, 30)
     [quote] = again.quotes
     assert quote.status is QuoteStatus.SUBMITTED
-    assert quote.lines[0].unit_price == Decimal("999.995")
+    assert quote.lines[0].unit_price == Decimal("999.99")
     assert (quote.expires_on, quote.promised_completion) == (date(2026, 4, 1), date(2026, 5, 15))
     async with sessions() as session:
         totals = (await session.execute(select(tables.orders.c.total, tables.quotes.c.total).join(tables.quotes))).one()
-    assert totals == (Decimal("1852.15"), Decimal("1999.99"))  # Money columns hold cents
+    # 1.5 x 1234.57 = 1851.855 and 2.5 x 999.99 = 2499.975: line totals round half-up to the cent
+    assert totals == (Decimal("1852.16"), Decimal("2499.98"))
+    assert (again.total, quote.total) == totals
 
 
 async def test_saving_quote_changes_updates_their_rows(

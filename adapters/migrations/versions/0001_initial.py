@@ -215,6 +215,7 @@ def upgrade() -> None:
         sa.Column("audience_org_id", sa.Uuid(), nullable=True),
         sa.Column("audience_buyer_side", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("subject_id", sa.Uuid(), nullable=True),
+        sa.Column("seq", sa.Integer(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name="fk_order_activity_order_id_orders"),
         sa.PrimaryKeyConstraint("id", name="pk_order_activity"),
     )
