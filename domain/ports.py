@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 from uuid import UUID
 
 from domain.comments import Comment
@@ -165,6 +166,27 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None:
         """Write the events and commit."""
+        ...
+
+
+class LiveUpdatesInterrupted(Exception):
+    """A live event stream ended abnormally (backend lost, or the consumer fell too far behind)."""
+
+
+class EventBus(Protocol):
+    """Publish/subscribe of small JSON hints between processes (broadcaster behind it).
+
+    Messages are hints (ids and kinds), never the data itself: subscribers re-read what they
+    may see. Iterating a subscription raises LiveUpdatesInterrupted when the backend is lost or
+    the subscriber's bounded queue overflows; it never hangs silently.
+    """
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        """Send `message` to every subscriber of `channel` (best effort)."""
+        ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
+        """Subscribe to `channel` for the duration of the context; iterate for messages."""
         ...
 
 
