@@ -13,7 +13,7 @@ from domain.errors import FileTooLarge, FileTypeNotAllowed, InvalidInput, Permis
 from domain.events import EVERYONE, Audience, EventKind, OrderEvent
 from domain.identity import Actor
 from domain.lifecycle import OrderStatus, Party
-from domain.orders import MAX_TEXT, Order
+from domain.orders import MAX_TEXT, Order, check_text
 
 MAX_ATTACHMENT_BYTES: Final = 5 * 1024 * 1024
 MAX_ATTACHMENTS_PER_COMMENT: Final = 10
@@ -137,7 +137,7 @@ def new_comment(
         raise PermissionDenied("You cannot comment on this order.", field="orderId")
     if order.status is OrderStatus.ARCHIVED:
         raise PermissionDenied("An archived order takes no more comments.", field="orderId")
-    text = body.strip()
+    text = check_text(body, "body").strip()
     if not text and not files:
         raise InvalidInput("A comment needs a body or an attachment.", field="body")
     if len(text) > MAX_COMMENT_CHARS:

@@ -6,6 +6,7 @@ change the state, bump the version and record an `OrderEvent`. No I/O happens he
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -84,6 +85,7 @@ def validate_lines(lines: Sequence[Line], *, field_name: str = "lines") -> tuple
         where = f"{field_name}.{index}"
         if not line.description.strip() or len(line.description) > MAX_NAME:
             raise InvalidInput(f"A line item needs a description of 1 to {MAX_NAME} characters.", field=where)
+        check_text(line.description, where)
         if not line.quantity.is_finite() or line.quantity <= 0:
             raise InvalidInput("A line item's quantity must be greater than zero.", field=where)
         if not line.unit_price.is_finite() or line.unit_price < 0:
@@ -404,6 +406,7 @@ class Order:
             raise InvalidInput("The quote's expiry date is in the past.", field="expiresOn")
         if len(message) > MAX_TEXT:
             raise InvalidInput(f"The message is longer than {MAX_TEXT} characters.", field="message")
+        check_text(message, "message")
         if self._open_quote_of(actor.organisation_id) is not None:
             raise InvalidInput("You already have an open quote on this order.", field="orderId")
         quote = Quote(
@@ -426,6 +429,7 @@ class Order:
     def decline_quote(self, actor: Actor, now: datetime, message: str) -> Quote:
         """A provider declines to quote (withdrawing its open quote, if any)."""
         self._require_quoting_provider(actor)
+        check_text(message, "message")
         if any(q.provider_id == actor.organisation_id and q.status is QuoteStatus.DECLINED for q in self.quotes):
             raise InvalidInput("You have already declined to quote on this order.", field="orderId")
         quote = self._open_quote_of(actor.organisation_id)
@@ -559,8 +563,18 @@ class Order:
         return events
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(value: str, field: str) -> str:
+    """Text without control characters (tabs and line breaks allowed); NUL and the like are refused."""
+    if _CONTROL.search(value):
+        raise InvalidInput("Text may not contain control characters.", field=field)
+    return value
+
+
 def _reason(reason: str, *, required: bool) -> str:
-    text = reason.strip()
+    text = check_text(reason, "reason").strip()
     if required and not text:
         raise InvalidInput("A reason is required.", field="reason")
     if len(text) > MAX_TEXT:
@@ -574,13 +588,14 @@ def _validate_fields(changes: dict[str, Any]) -> None:
             value = changes[name]
             if not isinstance(value, str) or len(value) > MAX_NAME:
                 raise InvalidInput(f"{name} must be text of at most {MAX_NAME} characters.", field=name)
-            changes[name] = value.strip()
+            changes[name] = check_text(value, name).strip()
     if "name" in changes and not changes["name"]:
         raise InvalidInput("The name cannot be empty.", field="name")
     if "provider_notes" in changes:
         notes = changes["provider_notes"]
         if not isinstance(notes, str) or len(notes) > 10 * MAX_TEXT:
             raise InvalidInput(f"Provider notes are at most {10 * MAX_TEXT} characters.", field="providerNotes")
+        check_text(notes, "providerNotes")
     if "priority" in changes and not isinstance(changes["priority"], Priority):
         raise InvalidInput("Unknown priority.", field="priority")
 

@@ -79,9 +79,17 @@ class PublicError(GraphQLError):
 _CAMEL = re.compile(r"_([a-z])")
 
 
+# Domain names that the API spells differently (the rest only change case).
+_API_NAMES = {"lines": "lineItems"}
+
+
 def api_field(name: str | None) -> str | None:
-    """A domain field name in the API's camelCase."""
-    return None if name is None else _CAMEL.sub(lambda m: m.group(1).upper(), name)
+    """A domain field path (e.g. "lines.0", "provider_notes") as the API's input path ("lineItems.0")."""
+    if name is None:
+        return None
+    head, dot, rest = name.partition(".")
+    head = _API_NAMES.get(head, _CAMEL.sub(lambda m: m.group(1).upper(), head))
+    return f"{head}{dot}{rest}"
 
 
 def user_errors(exc: DomainError) -> list[UserError]:
@@ -119,6 +127,14 @@ USER_ERROR_TYPES: tuple[type, ...] = (
 )
 
 
+def _document_error_code(message: str) -> str:
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
 class PublicErrors(SchemaExtension):
     """Adds `extensions.code` to expected errors and masks unexpected ones outside debug mode."""
 
@@ -136,7 +152,10 @@ class PublicErrors(SchemaExtension):
     def _public(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
-            return error  # syntax, validation and deliberate GraphQL errors are already public
+            # syntax, validation and variable errors (and our own PublicErrors): public, with a code
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": _document_error_code(error.message)}
+            return error
         if isinstance(original, DomainError):
             error.extensions = {**(error.extensions or {}), "code": original.code.value}
             if original.field:

@@ -64,6 +64,8 @@ async def update_order(ports: Ports, actor: Actor, cmd: UpdateOrder) -> Order:
     """Edit fields of an order under the field policy."""
     async with ports.uow() as uow:
         order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
+        if not cmd.changes and cmd.lines is None:
+            raise InvalidInput("Nothing to change: give at least one field.", field=None)
         now = ports.clock.now()
         changes = dict(cmd.changes)
         for field, org_id in (("owner_id", order.provider_id), ("partner_contact_id", order.partner_id)):
