@@ -21,10 +21,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 SQLITE_BEGIN: Final = "ordergraph_sqlite_begin"
 """Execution option read when a SQLite transaction begins: "DEFERRED" (default) or "IMMEDIATE"."""
@@ -33,16 +33,30 @@ _BEGIN_STATEMENTS: Final = {"DEFERRED": "BEGIN", "IMMEDIATE": "BEGIN IMMEDIATE"}
 
 
 def create_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, sqlite_foreign_keys: bool = True
+    url: str, *, echo: bool = False, pool_size: int = 10, sqlite_foreign_keys: bool = True, pooled: bool = True
 ) -> AsyncEngine:
-    """An async engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL."""
+    """An async engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL.
+
+    `pooled=False`: a connection per use, closed after it (for code that runs on an event loop of its
+    own, such as async Dramatiq actors, where pooled connections would outlive their loop).
+    """
     parsed = make_url(url)
+    if not pooled:
+        engine = create_async_engine(url, echo=echo, poolclass=NullPool, connect_args=_connect_args(parsed))
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys=sqlite_foreign_keys))
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys=sqlite_foreign_keys))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _connect_args(parsed: URL) -> dict[str, Any]:
+    return {"timeout": 30} if parsed.get_backend_name() == "sqlite" else {}
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

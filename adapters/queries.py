@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters import notifications
 from adapters.mapping import (
     attachment_from_row,
     comment_from_row,
@@ -62,6 +63,7 @@ from domain.errors import InvalidInput
 from domain.events import OrderEvent
 from domain.identity import Organisation, OrgKind, User
 from domain.lifecycle import OrderKind, OrderStatus
+from domain.notifications import Delivery, NotificationSettings
 from domain.orders import Order, Quote, Service
 from domain.queries import (
     MAX_PAGE_SIZE,
@@ -262,6 +264,20 @@ class SqlOrderQueries:
         return [user_from_row(row) for row in await self._all(_staff_statement(), params)]
 
     # ---- plumbing --------------------------------------------------------------------
+
+    async def deliveries_by_order(self, viewer: Viewer, order_ids: Sequence[UUID]) -> list[list[Delivery]]:
+        """Delivery-log rows per order (one statement); filtered by the caller (see the port)."""
+        async with self._engine.connect() as conn:
+            found = await notifications.deliveries_by_order(conn, _unique(order_ids))
+        return [found.get(i, []) for i in order_ids]
+
+    async def notification_settings_by_order(
+        self, viewer: Viewer, order_ids: Sequence[UUID]
+    ) -> list[tuple[NotificationSettings, dict[UUID, UUID]]]:
+        """Recipient lists and watchers per order (two statements); filtered by the caller (see the port)."""
+        async with self._engine.connect() as conn:
+            found = await notifications.settings_by_order(conn, _unique(order_ids))
+        return [found.get(i, (NotificationSettings(i), {})) for i in order_ids]
 
     async def _all(self, stmt: Select[Any], params: Params) -> Sequence[RowMapping]:
         async with self._engine.connect() as conn:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
 from typing import Final, TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
@@ -27,8 +29,58 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
     ("ORDERGRAPH_MAX_TOKENS", "3000", "Most lexical tokens a query document may have"),
     ("ORDERGRAPH_HOST", "127.0.0.1", "Interface the HTTP server binds to"),
     ("ORDERGRAPH_PORT", "8000", "Port the HTTP server listens on"),
-    ("ORDERGRAPH_ALLOWED_ORIGINS", "", "Comma-separated origins allowed by CORS (empty: none)"),
+    (
+        "ORDERGRAPH_ALLOWED_ORIGINS",
+        "",
+        "Comma-separated origins allowed by CORS and for browser WebSocket subscriptions (empty: none)",
+    ),
     ("ORDERGRAPH_DB_POOL_SIZE", "10", "Connection pool size (PostgreSQL)"),
+    (
+        "ORDERGRAPH_BROADCAST_URL",
+        "memory://",
+        "Pub/sub for live subscriptions: memory:// (one process) or redis://host:6379/0 (several)",
+    ),
+    ("ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", "20", "Most operations one WebSocket connection may run at once"),
+    (
+        "ORDERGRAPH_SUBSCRIBER_QUEUE",
+        "256",
+        "Live events queued per subscription; a subscriber that falls this far behind is ended with an error",
+    ),
+    (
+        "ORDERGRAPH_BROKER_URL",
+        "",
+        "Dramatiq broker for notification workers: redis://host:6379/0 or amqp://host "
+        "(empty: the jobs run inside the API process)",
+    ),
+    (
+        "ORDERGRAPH_SMTP_URL",
+        "",
+        "SMTP server for email: smtp://[user:password@]host[:port][?starttls=true&timeout=30] or smtps://... "
+        "(empty: emails are written as .eml files to ORDERGRAPH_MAIL_DIR)",
+    ),
+    (
+        "ORDERGRAPH_MAIL_DIR",
+        "",
+        "Folder emails are written to when ORDERGRAPH_SMTP_URL is empty (empty: mail/ beside ORDERGRAPH_FILES_DIR)",
+    ),
+    ("ORDERGRAPH_MAIL_FROM", "ordergraph <noreply@localhost>", "Sender (From) of notification emails"),
+    ("ORDERGRAPH_PUBLIC_URL", "http://127.0.0.1:8000", "Base URL of the application, for the links in emails"),
+    (
+        "ORDERGRAPH_SECRET_KEY",
+        "",
+        "Key that signs order links (empty: generated once and kept in secret_key beside ORDERGRAPH_FILES_DIR; "
+        "set it when several machines serve)",
+    ),
+    (
+        "ORDERGRAPH_MAIL_MAX_ATTEMPTS",
+        "15",
+        "Attempts to deliver one email before it is marked FAILED (notificationResend sends it again)",
+    ),
+    (
+        "ORDERGRAPH_MAIL_RETRY_MAX_SECONDS",
+        "600",
+        "Longest wait between two attempts to deliver an email (the wait doubles from 1 second)",
+    ),
 )
 """(environment variable, default, description) rows; the README's settings table comes from these."""
 
@@ -54,6 +106,19 @@ class Settings:
     port: int
     allowed_origins: tuple[str, ...]
     db_pool_size: int
+    # Live subscriptions (defaulted, so code that builds Settings by hand need not know them).
+    broadcast_url: str = _DEFAULTS["ORDERGRAPH_BROADCAST_URL"]
+    max_subscriptions_per_connection: int = int(_DEFAULTS["ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION"])
+    subscriber_queue: int = int(_DEFAULTS["ORDERGRAPH_SUBSCRIBER_QUEUE"])
+    # Notifications (defaulted likewise).
+    broker_url: str = ""
+    smtp_url: str = field(default="", repr=False)  # may carry a password
+    mail_dir: Path = Path("var/mail")
+    mail_from: str = _DEFAULTS["ORDERGRAPH_MAIL_FROM"]
+    public_url: str = _DEFAULTS["ORDERGRAPH_PUBLIC_URL"]
+    secret_key: str = field(default="", repr=False)
+    mail_max_attempts: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MAX_ATTEMPTS"])
+    mail_retry_max_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_RETRY_MAX_SECONDS"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -72,10 +137,11 @@ class Settings:
         database_url = raw("DATABASE_URL")
         if not database_url:
             raise ValueError("DATABASE_URL is empty; set a SQLAlchemy URL such as sqlite+aiosqlite:///./var/og.db")
+        files_dir = parsed("ORDERGRAPH_FILES_DIR", _path)
         return cls(
             database_url=database_url,
             debug=parsed("ORDERGRAPH_DEBUG", _bool),
-            files_dir=parsed("ORDERGRAPH_FILES_DIR", _path),
+            files_dir=files_dir,
             token_ttl_hours=parsed("ORDERGRAPH_TOKEN_TTL_HOURS", _positive_int),
             graphiql=parsed("ORDERGRAPH_GRAPHIQL", _bool),
             introspection=parsed("ORDERGRAPH_INTROSPECTION", _bool),
@@ -86,6 +152,17 @@ class Settings:
             port=parsed("ORDERGRAPH_PORT", _port),
             allowed_origins=parsed("ORDERGRAPH_ALLOWED_ORIGINS", _csv),
             db_pool_size=parsed("ORDERGRAPH_DB_POOL_SIZE", _positive_int),
+            broadcast_url=parsed("ORDERGRAPH_BROADCAST_URL", _broadcast_url),
+            max_subscriptions_per_connection=parsed("ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", _positive_int),
+            subscriber_queue=parsed("ORDERGRAPH_SUBSCRIBER_QUEUE", _positive_int),
+            broker_url=parsed("ORDERGRAPH_BROKER_URL", _broker_url),
+            smtp_url=parsed("ORDERGRAPH_SMTP_URL", _smtp_url),
+            mail_dir=Path(raw("ORDERGRAPH_MAIL_DIR")) if raw("ORDERGRAPH_MAIL_DIR") else files_dir.parent / "mail",
+            mail_from=parsed("ORDERGRAPH_MAIL_FROM", _mail_from),
+            public_url=parsed("ORDERGRAPH_PUBLIC_URL", _public_url),
+            secret_key=raw("ORDERGRAPH_SECRET_KEY"),
+            mail_max_attempts=parsed("ORDERGRAPH_MAIL_MAX_ATTEMPTS", _positive_int),
+            mail_retry_max_seconds=parsed("ORDERGRAPH_MAIL_RETRY_MAX_SECONDS", _positive_int),
         )
 
 
@@ -139,6 +216,37 @@ def _non_empty(value: str) -> str:
 
 def _path(value: str) -> Path:
     return Path(_non_empty(value))
+
+
+def _broadcast_url(value: str) -> str:
+    if value.split("://", 1)[0] not in ("memory", "redis", "rediss") or "://" not in value:
+        raise ValueError("expected memory:// or a redis:// (rediss://) URL")
+    return value
+
+
+def _broker_url(value: str) -> str:
+    if value and value.split("://", 1)[0].lower() not in ("redis", "rediss", "amqp", "amqps"):
+        raise ValueError("expected empty, redis://, rediss://, amqp:// or amqps://")
+    return value
+
+
+def _smtp_url(value: str) -> str:
+    if value and (value.split("://", 1)[0].lower() not in ("smtp", "smtps") or not urlsplit(value).hostname):
+        raise ValueError("expected empty, smtp://host[:port] or smtps://host[:port]")
+    return value
+
+
+def _mail_from(value: str) -> str:
+    _name, address = parseaddr(value)
+    if "@" not in address:
+        raise ValueError("expected an address such as 'ordergraph <noreply@example.com>'")
+    return value
+
+
+def _public_url(value: str) -> str:
+    if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+        raise ValueError("expected an http:// or https:// URL")
+    return value.rstrip("/")
 
 
 def _csv(value: str) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -12,9 +13,16 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters import mapping, tables
+from adapters.notifications import SqlNotificationRepository
 from adapters.repositories import SqlCommentRepository, SqlDirectory, SqlOrderRepository, SqlTransaction
 from domain.events import OrderEvent
-from domain.ports import CommentRepository, Directory, OrderRepository, UnitOfWork
+from domain.orders import Order
+from domain.ports import CommentRepository, Directory, NotificationRepository, OrderRepository, UnitOfWork
+
+log = logging.getLogger("ordergraph.uow")
+
+AfterCommit = Callable[[Sequence[tuple[OrderEvent, Order]]], Awaitable[None]]
+"""Called after a successful commit with each committed event and its order as committed (best effort)."""
 
 
 class SqlUnitOfWork:
@@ -22,16 +30,20 @@ class SqlUnitOfWork:
 
     `commit()` writes the events of every aggregate its repositories loaded or added to
     `order_activity` and `outbox`, moves `orders.last_activity_at` forward, and commits,
-    all in one transaction. Leaving the block without committing rolls back.
+    all in one transaction. Leaving the block without committing rolls back. After a commit with
+    events, `after_commit` (if given) is awaited with each event and its order; it cannot fail the
+    commit: its errors are logged.
     """
 
     # Typed as the ports (protocol attributes are invariant); the Sql* objects are kept privately too.
     orders: OrderRepository
     comments: CommentRepository
     directory: Directory
+    notifications: NotificationRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None) -> None:
         self._sessions = sessions
+        self._after_commit = after_commit
         self._session: AsyncSession | None = None
         self._tx: SqlTransaction | None = None
         self.committed_events: list[OrderEvent] = []
@@ -45,6 +57,7 @@ class SqlUnitOfWork:
         self.orders = self._orders = SqlOrderRepository(self._tx)
         self.comments = self._comments = SqlCommentRepository(self._tx)
         self.directory = SqlDirectory(self._tx)
+        self.notifications = self._notifications = SqlNotificationRepository(self._tx)
         return self
 
     async def __aexit__(
@@ -69,13 +82,29 @@ class SqlUnitOfWork:
             events.extend(order.pull_events())
         for comment in self._comments.seen():
             events.extend(comment.pull_events())
+        for item in self._notifications.seen():  # recipient lists, order links
+            events.extend(item.pull_events())
         if events:
             await self._write_events(tx, events)
+            if self._after_commit is not None:
+                # The hook needs each event's order; a comment's order is normally loaded already.
+                for order_id in sorted({e.order_id for e in events}):
+                    await self._orders.get(order_id)
         try:
             await session.commit()
         finally:
             tx.ended()
         self.committed_events = events
+        if events and self._after_commit is not None:
+            await self._run_after_commit(events)
+
+    async def _run_after_commit(self, events: list[OrderEvent]) -> None:
+        assert self._after_commit is not None
+        orders = {order.id: order for order in self._orders.seen()}
+        try:
+            await self._after_commit([(e, orders[e.order_id]) for e in events if e.order_id in orders])
+        except Exception:  # the change is committed: a failed hint must not turn it into an error
+            log.exception("after-commit hook failed for %d event(s)", len(events))
 
     async def _write_events(self, tx: SqlTransaction, events: list[OrderEvent]) -> None:
         conn = await tx.for_write()
@@ -124,6 +153,8 @@ if TYPE_CHECKING:
     _implements_the_port: type[UnitOfWork] = SqlUnitOfWork
 
 
-def sql_uow_factory(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], SqlUnitOfWork]:
+def sql_uow_factory(
+    sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None
+) -> Callable[[], SqlUnitOfWork]:
     """A factory of fresh units of work, for `domain.ports.Ports.uow`."""
-    return lambda: SqlUnitOfWork(sessions)
+    return lambda: SqlUnitOfWork(sessions, after_commit)

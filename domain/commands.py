@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 from domain.comments import CommentVisibility, Upload
 from domain.lifecycle import OrderKind, OrderStatus
+from domain.notifications import DEFAULT_LINK_TTL, RecipientSide
 from domain.orders import Line
 
 
@@ -111,3 +112,39 @@ class CreateComment:
     body: str
     visibility: CommentVisibility = CommentVisibility.SHARED
     uploads: tuple[Upload, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRecipients:
+    """Replace one side's notification addresses on an order."""
+
+    order_id: UUID
+    side: RecipientSide
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    """A follow-up: a comment emailed to `to`, optionally reassigning the order and watching it."""
+
+    order_id: UUID
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    visibility: CommentVisibility = CommentVisibility.SHARED
+    assignee_id: UUID | None = None
+    reassign: bool = False
+    watch: bool = False
+    uploads: tuple[Upload, ...] = field(default_factory=tuple)
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendOrderLink:
+    """Email a user of the ordering partner a signed, expiring link to finish a DRAFT."""
+
+    order_id: UUID
+    to: str
+    subject: str = ""
+    message: str = ""
+    ttl: timedelta = DEFAULT_LINK_TTL

@@ -27,7 +27,8 @@ class EventKind(Enum):
     QUOTE_DECLINED = "QUOTE_DECLINED"
     QUOTE_ACCEPTED = "QUOTE_ACCEPTED"
     QUOTE_REJECTED = "QUOTE_REJECTED"
-    COMMENT_ADDED = "COMMENT_ADDED"
+    COMMENT_ADDED = "COMMENT_ADDED"  # also a follow-up emailed from the order: `after["message"]`
+    ORDER_LINK_SENT = "ORDER_LINK_SENT"  # a signed link to resume a DRAFT was emailed
 
 
 @dataclass(frozen=True, slots=True)

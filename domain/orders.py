@@ -341,7 +341,7 @@ class Order:
             if editors is None:
                 raise InvalidInput(f"{name} cannot be edited.", field=name)
             if not editors & parties:
-                raise PermissionDenied(f"You may not edit {name} on this order.", field=name)
+                raise PermissionDenied(f"You may not edit {name.replace('_', ' ')} on this order.", field=name)
         _validate_fields(changes)
         public: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
         private: tuple[dict[str, Any], dict[str, Any]] = ({}, {})

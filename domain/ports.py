@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -12,6 +12,7 @@ from uuid import UUID
 
 from domain.comments import Comment
 from domain.identity import AccessToken, Organisation, Programme, User
+from domain.notifications import Delivery, OrderLink, RecipientList, RecipientSide
 from domain.orders import Order, Service
 
 
@@ -143,6 +144,38 @@ class Directory(Protocol):
         ...
 
 
+class NotificationRepository(Protocol):
+    """An order's recipient lists and watchers, order links, and the delivery log's rows."""
+
+    async def recipients(self, order_id: UUID, side: RecipientSide) -> RecipientList:
+        """One side's recipient list of an order (empty when never set)."""
+        ...
+
+    async def save_recipients(self, recipients: RecipientList) -> None:
+        """Write a recipient list (its events are written on commit)."""
+        ...
+
+    async def watch(self, order_id: UUID, user_id: UUID, now: datetime) -> None:
+        """Make a user a watcher of an order (watching twice is watching)."""
+        ...
+
+    async def unwatch(self, order_id: UUID, user_id: UUID) -> None:
+        """Stop a user watching an order (a no-op when it was not)."""
+        ...
+
+    async def add_link(self, link: OrderLink) -> None:
+        """Record an order link (its ORDER_LINK_SENT event, written on commit, is the record)."""
+        ...
+
+    async def delivery(self, delivery_id: UUID) -> Delivery | None:
+        """One row of the delivery log, or None."""
+        ...
+
+    async def resend(self, delivery_id: UUID, now: datetime) -> Delivery:
+        """Queue a delivery again at once: retried when pending or failed, sent once more when sent."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written until `commit`.
 
@@ -153,6 +186,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     comments: CommentRepository
     directory: Directory
+    notifications: NotificationRepository
 
     async def __aenter__(self) -> Self:
         """Begin."""
@@ -195,6 +229,8 @@ class Policy:
     """Tunable rules the services apply."""
 
     token_ttl: timedelta = timedelta(days=7)
+    order_link_key: Callable[[], bytes] = field(default=lambda: b"", repr=False)
+    """The key order links are signed with, loaded on first use (empty: no link verifies)."""
 
 
 @dataclass(frozen=True, slots=True)

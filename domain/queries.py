@@ -18,6 +18,7 @@ from domain.comments import Attachment, Comment
 from domain.events import OrderEvent
 from domain.identity import Actor, Organisation, OrgKind, User
 from domain.lifecycle import OrderStatus
+from domain.notifications import Delivery, NotificationSettings
 from domain.orders import Order, Quote, Service
 from domain.visibility import AudienceScope, OrderScope, audience_scope, order_scope, visible_user_kinds
 
@@ -172,4 +173,18 @@ class OrderQueries(Protocol):
 
     async def users_of_organisation(self, viewer: Viewer, organisation_id: UUID) -> list[User]:
         """Active users of an organisation of the viewer's programme (for assignee pickers)."""
+        ...
+
+    async def deliveries_by_order(self, viewer: Viewer, order_ids: Sequence[UUID]) -> list[list[Delivery]]:
+        """Delivery-log rows per order, newest first.
+
+        Not yet filtered by audience: callers keep only `domain.notifications.delivery_visible_to`
+        rows, which needs each order (schema.loaders does it before anything reaches a type).
+        """
+        ...
+
+    async def notification_settings_by_order(
+        self, viewer: Viewer, order_ids: Sequence[UUID]
+    ) -> list[tuple[NotificationSettings, dict[UUID, UUID]]]:
+        """Recipient lists and watchers per order (watcher id to organisation id); callers filter likewise."""
         ...

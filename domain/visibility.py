@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.events import Audience
 from domain.identity import Actor, OrgKind
+from domain.lifecycle import OrderKind, OrderStatus
+from domain.orders import Order
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +63,61 @@ _COUNTERPART_KINDS: dict[OrgKind, frozenset[OrgKind]] = {
 def visible_user_kinds(actor: Actor) -> frozenset[OrgKind]:
     """Kinds of organisation (of the actor's programme) whose users `actor` may see, besides its own."""
     return _COUNTERPART_KINDS[actor.kind]
+
+
+# ---- live updates: which pub/sub channels carry an order's events ------------------------
+#
+# Every subscriber listens on the channels of `subscriber_channels`; every event is published on
+# the channels of `event_channels`. They meet exactly where the subscriber may see the event, so a
+# hint reaches the organisations that may see it and no other. Hints are only hints: subscribers
+# still re-read the order and the event as themselves before anything is delivered.
+
+
+def organisation_channel(organisation_id: UUID) -> str:
+    """The channel of one organisation's users."""
+    return f"org:{organisation_id}"
+
+
+def vendor_channel(programme_id: UUID) -> str:
+    """The channel of the vendor users of a programme (they see every order in it)."""
+    return f"vendor:{programme_id}"
+
+
+def candidate_providers_channel(programme_id: UUID) -> str:
+    """The channel of every provider of a programme (open quote requests addressed to no one)."""
+    return f"providers:{programme_id}"
+
+
+def subscriber_channels(actor: Actor) -> frozenset[str]:
+    """The channels `actor` listens on for live updates of the orders it may see."""
+    channels = {organisation_channel(actor.organisation_id)}
+    if actor.kind is OrgKind.VENDOR:
+        channels.add(vendor_channel(actor.programme_id))
+    elif actor.kind is OrgKind.PROVIDER:
+        channels.add(candidate_providers_channel(actor.programme_id))
+    return frozenset(channels)
+
+
+def event_channels(order: Order, audience: Audience) -> frozenset[str]:
+    """The channels an event with `audience` on `order` (as committed) is published on.
+
+    Everyone's events go to every party of the order (`Order.parties_of`): its partner, the vendor,
+    its provider once released to it or while it may quote, and every provider for an open quote
+    request addressed to no one. A restricted event goes to its audience's organisation only, plus
+    the buyer side (the partner and the vendor) when the audience includes it.
+    """
+    partner, vendor = organisation_channel(order.partner_id), vendor_channel(order.programme_id)
+    if audience.org_id is not None:
+        narrowed = {organisation_channel(audience.org_id)}
+        if audience.buyer_side:
+            narrowed |= {partner, vendor}
+        return frozenset(narrowed)
+    channels = {partner, vendor}
+    provider = order.provider_id
+    if provider is not None and (
+        order.released_to_provider_at is not None or order.is_open_quote_request_for(provider)
+    ):
+        channels.add(organisation_channel(provider))
+    if provider is None and order.kind is OrderKind.QUOTED and order.status is OrderStatus.PENDING_QUOTES:
+        channels.add(candidate_providers_channel(order.programme_id))
+    return frozenset(channels)

@@ -3,38 +3,55 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import strawberry
+from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from adapters.db import create_engine, session_factory
+from adapters.email import Links
+from adapters.eventbus import BroadcastEventBus
 from adapters.files import ContentTypeSniffer, LocalBlobStore
 from adapters.queries import SqlOrderQueries
+from adapters.secrets import signing_key
 from adapters.security import Argon2PasswordHasher, SystemClock
 from adapters.settings import Settings, get_settings
 from adapters.uow import sql_uow_factory
 from domain.errors import Unauthenticated
+from domain.events import OrderEvent
 from domain.identity import Actor
+from domain.orders import Order
 from domain.ports import Policy, Ports
 from domain.queries import Viewer, viewer_for
 from domain.services.identity import actor_for_token
 from ordergraph.downloads import download_route
+from ordergraph.hints import HintPublisher
 from ordergraph.limits import BodySizeLimit, graphql_body_limit
-from schema.context import Context
+from schema import graphql_core_patch
+from schema.context import Context, LiveOptions
+from schema.ids import to_global_id
 from schema.root import SchemaOptions, build_schema
+from workers.delivery import DeliveryPolicy
+from workers.runtime import Notifier, NotifierConfig
 
 log = logging.getLogger("ordergraph")
 
@@ -50,6 +67,14 @@ class Runtime:
     ports: Ports
     queries: SqlOrderQueries
     schema: strawberry.Schema
+    bus: BroadcastEventBus
+    hints: HintPublisher
+    live: LiveOptions = field(init=False)
+    notifier: Notifier | None = None
+    """Notification relay and workers; started by the lifespan (or `ordergraph worker`)."""
+
+    def __post_init__(self) -> None:
+        self.live = LiveOptions(self.bus, self.authenticate, queue_size=self.settings.subscriber_queue)
 
     async def authenticate(self, token: str | None) -> tuple[Actor | None, str | None]:
         """The actor behind a bearer token, or why there is none."""
@@ -68,19 +93,38 @@ class Runtime:
 
     def context(self, actor: Actor | None, token: str | None, auth_error: str | None, **extra: Any) -> Context:
         """A fresh request context: new DataLoaders every time."""
-        return Context(ports=self.ports, queries=self.queries, actor=actor, token=token, auth_error=auth_error, **extra)
+        return Context(
+            ports=self.ports,
+            queries=self.queries,
+            actor=actor,
+            token=token,
+            auth_error=auth_error,
+            live=self.live,
+            authenticated_at=time.monotonic(),
+            **extra,
+        )
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """Wire the adapters into the ports. Creates the engine object; connects nothing yet."""
     engine = create_engine(settings.database_url, echo=False, pool_size=settings.db_pool_size)
+    bus = BroadcastEventBus(settings.broadcast_url, queue_size=settings.subscriber_queue)
+    hints = HintPublisher(bus)
+    link_key = functools.cache(lambda: signing_key(settings.secret_key, settings.files_dir.parent / "secret_key"))
+    clock, blobs = SystemClock(), LocalBlobStore(settings.files_dir / "blobs")
+    notifier = Notifier(notifier_config(settings, link_key), engine, blobs, clock)
+
+    async def after_commit(committed: Sequence[tuple[OrderEvent, Order]]) -> None:
+        await notifier.after_commit(committed)  # first: a nudge of the relay, which cannot fail
+        await hints(committed)
+
     ports = Ports(
-        uow=sql_uow_factory(session_factory(engine)),
-        clock=SystemClock(),
+        uow=sql_uow_factory(session_factory(engine), after_commit=after_commit),
+        clock=clock,
         passwords=Argon2PasswordHasher(),
-        blobs=LocalBlobStore(settings.files_dir / "blobs"),
+        blobs=blobs,
         sniffer=ContentTypeSniffer(),
-        policy=Policy(token_ttl=timedelta(hours=settings.token_ttl_hours)),
+        policy=Policy(token_ttl=timedelta(hours=settings.token_ttl_hours), order_link_key=link_key),
     )
     schema = build_schema(
         SchemaOptions(
@@ -91,7 +135,26 @@ def build_runtime(settings: Settings) -> Runtime:
             max_tokens=settings.max_tokens,
         )
     )
-    return Runtime(settings, engine, ports, SqlOrderQueries(engine), schema)
+    return Runtime(settings, engine, ports, SqlOrderQueries(engine), schema, bus, hints, notifier=notifier)
+
+
+def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> NotifierConfig:
+    """The notification machinery's share of the settings."""
+
+    def order_url(order: Order) -> str:
+        return f"{settings.public_url}/orders/{to_global_id('Order', order.id)}"
+
+    return NotifierConfig(
+        database_url=settings.database_url,
+        broker_url=settings.broker_url,
+        smtp_url=settings.smtp_url,
+        mail_dir=settings.mail_dir,
+        mail_from=settings.mail_from,
+        links=Links(public_url=settings.public_url, order_url=order_url, secret=link_key),
+        policy=DeliveryPolicy(
+            max_attempts=settings.mail_max_attempts, max_backoff=timedelta(seconds=settings.mail_retry_max_seconds)
+        ),
+    )
 
 
 def bearer_token(headers: Any) -> str | None:
@@ -100,8 +163,41 @@ def bearer_token(headers: Any) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def connection_token(params: dict[str, Any] | None) -> str | None:
+    """The bearer token of a connection_init payload: {"authorization": "Bearer <token>"} or {"token": "<token>"}."""
+    params = params or {}
+    header = params.get("authorization", params.get("Authorization"))
+    if isinstance(header, str):
+        return bearer_token({"authorization": header})
+    token = params.get("token")
+    return token.strip() or None if isinstance(token, str) else None
+
+
+_REFUSAL: Final = "ordergraph.ws_refusal"
+"""ASGI scope key: why connection_init was refused, for the close frame."""
+_HOW_TO_AUTHENTICATE: Final = (
+    'send {"authorization": "Bearer <token>"} in connection_init (get a token with tokenCreate).'
+)
+
+
+class _WebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's WebSocket adapter; a refused connection_init closes with our reason, not just 'Forbidden'."""
+
+    async def close(self, code: int, reason: str) -> None:
+        if code == 4403 and _REFUSAL in self.ws.scope:
+            reason = str(self.ws.scope[_REFUSAL])
+        await super().close(code, reason)
+
+
+def _close_reason(text: str) -> str:
+    # A close frame's reason is at most 123 bytes of UTF-8.
+    return text.encode()[:123].decode(errors="ignore")
+
+
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our per-request context."""
+    """Strawberry's ASGI app with our per-request context; WebSockets authenticate in connection_init."""
+
+    websocket_adapter_class = _WebSocketAdapter
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
@@ -111,14 +207,51 @@ class GraphQLApp(GraphQL[Context, None]):
             allow_queries_via_get=False,
             multipart_uploads_enabled=True,
             allowed_origins=settings.allowed_origins,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
         self.runtime = runtime
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's ASGI handling, closing uploaded files once the response is built."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        finally:
+            await request.close()  # Strawberry leaves multipart upload files open otherwise
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON bodies; a body that is not UTF-8 is refused like any other unparsable body (400)."""
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError("The request body is not UTF-8.", "", 0) from exc
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
-        """Authenticate the request and build its context."""
+        """Authenticate the request and build its context (a WebSocket's is authenticated by on_ws_connect)."""
+        if isinstance(request, WebSocket):
+            return self.runtime.context(None, None, None, request=request, response=response)
         token = bearer_token(request.headers)
         actor, error = await self.runtime.authenticate(token)
         return self.runtime.context(actor, token, error, request=request, response=response)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket connection with the bearer token of its connection_init; refuse it otherwise."""
+        token = connection_token(context.connection_params)
+        actor, error = await self.runtime.authenticate(token)
+        if actor is None:
+            reason = _close_reason(f"Unauthenticated: {error or _HOW_TO_AUTHENTICATE}")
+            context.request.scope[_REFUSAL] = reason
+            raise ConnectionRejectionError({"message": reason, "code": "UNAUTHENTICATED"})
+        context.actor, context.token, context.authenticated_at = actor, token, time.monotonic()
+        plain_ack: UnsetType = UNSET
+        return plain_ack
 
 
 async def health(_request: Request) -> Response:
@@ -128,14 +261,25 @@ async def health(_request: Request) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI application (uvicorn: `ordergraph.app:create_app`, factory=True)."""
+    graphql_core_patch.apply()
     runtime = build_runtime(settings or get_settings())
     graphql_app = GraphQLApp(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runtime.settings.files_dir.mkdir(parents=True, exist_ok=True)
-        yield
-        await runtime.engine.dispose()
+        await runtime.bus.connect()
+        runtime.hints.enabled = True
+        if runtime.notifier is not None:  # on the embedded default this also starts the Dramatiq worker
+            await runtime.notifier.start()
+        try:
+            yield
+        finally:
+            runtime.hints.enabled = False
+            if runtime.notifier is not None:
+                await runtime.notifier.stop()
+            await runtime.bus.disconnect()
+            await runtime.engine.dispose()
 
     # The first middleware is the outermost: CORS wraps the body limit so a 413 still carries CORS headers.
     middleware = []

@@ -92,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not apply database migrations at start")
     serve.set_defaults(run=_serve)
 
+    worker = commands.add_parser(
+        "worker",
+        help="run the notification workers (Dramatiq) and the outbox relay",
+        description="Send notification emails: a Dramatiq worker consuming ORDERGRAPH_BROKER_URL (Redis or "
+        "RabbitMQ), plus the outbox relay and sweeper. Run as many as you like. Without a broker URL it runs "
+        "the jobs in this process (as `serve` does). Stops cleanly on SIGINT or SIGTERM.",
+    )
+    worker.add_argument("--threads", type=_worker_threads, default=4, help="concurrent sends (default: 4)")
+    worker.set_defaults(run=_worker)
+
     db = commands.add_parser("db", help="database migrations", description="Database migrations.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     upgrade = db_commands.add_parser(
@@ -232,6 +242,37 @@ def _serve(args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
     )
     return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings, url = _database()
+    with _database_errors(url):
+        _require_migrated(settings, url)
+    where = settings.broker_url.split("@")[-1] if settings.broker_url else "this process (no ORDERGRAPH_BROKER_URL)"
+    mail = "SMTP" if settings.smtp_url else f".eml files in {settings.mail_dir}"
+    print(f"ordergraph worker: jobs from {where}, email to {mail}; stop with Ctrl-C", flush=True)
+    asyncio.run(_run_worker(settings, args.threads))
+    return 0
+
+
+async def _run_worker(settings: Settings, threads: int) -> None:
+    """Run the worker and the relay until SIGINT or SIGTERM."""
+    import signal
+
+    runtime = build_runtime(settings)
+    notifier = runtime.notifier
+    if notifier is None:  # pragma: no cover - build_runtime always makes one
+        raise CliError("no notification machinery configured")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await notifier.start(worker=True, threads=threads)
+        await stop.wait()
+    finally:
+        await notifier.stop()
+        await runtime.engine.dispose()
 
 
 def _demo_for_serve(settings: Settings, url: URL) -> None:
@@ -493,6 +534,16 @@ def _port(value: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError("a port is from 1 to 65535")
     return port
+
+
+def _worker_threads(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError("from 1 to 64")
+    return count
 
 
 def _demo_orders(value: str) -> int:

@@ -41,7 +41,8 @@ async def resolve(info: Info[Context, None], input: Annotated[OrderApproveInput,
 field = strawberry.mutation(
     resolver=resolve,
     description=(
-        "PENDING_APPROVAL to APPROVED (vendor). On PENDING_QUOTES: accept the order without a quote "
-        "(a provider, which becomes the order's provider; or the vendor, once a provider is chosen)."
+        "PENDING_APPROVAL to APPROVED (vendor). On PENDING_QUOTES, for a request addressed to one provider: "
+        "accept it without a quote (that provider, or the vendor). An open request is awarded only by accepting "
+        "one of its quotes."
     ),
 )

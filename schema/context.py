@@ -1,22 +1,43 @@
-"""The per-request (per-operation, for subscriptions) context the resolvers see."""
+"""The per-request (per-connection, for WebSockets) context the resolvers see."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from strawberry.extensions import SchemaExtension
+
 from domain.errors import Unauthenticated
 from domain.identity import Actor
-from domain.ports import Ports
+from domain.ports import EventBus, Ports
 from domain.queries import OrderQueries, Viewer, viewer_for
 
 if TYPE_CHECKING:
     from schema.loaders import Loaders
 
 
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """What subscriptions need: the event bus, the bound of each subscriber's queue, re-authentication."""
+
+    bus: EventBus
+    authenticate: Callable[[str | None], Awaitable[tuple[Actor | None, str | None]]]
+    queue_size: int = 256
+    reauthenticate_every: float = 60.0
+    """Seconds after which a WebSocket connection checks its token again (revoked or expired: it ends)."""
+
+
 @dataclass
 class Context:
-    """Who is calling and the ports to serve them; built fresh for every request."""
+    """Who is calling and the ports to serve them; built fresh for every request.
+
+    Over a WebSocket one context serves the whole connection (Strawberry builds it once): the actor
+    comes from `connection_init`, and `recheck` runs before every operation (FreshOperation) and every
+    subscription event, so that no cache outlives what it was filled for and a revoked token stops
+    working on an open connection too.
+    """
 
     ports: Ports
     queries: OrderQueries
@@ -25,6 +46,11 @@ class Context:
     request: Any = None
     response: Any = None
     auth_error: str | None = None
+    live: LiveOptions | None = None
+    connection_params: dict[str, Any] | None = None
+    """The `connection_init` payload of a WebSocket connection (set by Strawberry)."""
+    authenticated_at: float = 0.0
+    """When the actor was last checked against its token (time.monotonic), for live re-checks."""
     _loaders: Loaders | None = field(default=None, repr=False)
 
     def require_actor(self) -> Actor:
@@ -49,3 +75,26 @@ class Context:
 
             self._loaders = Loaders(self.queries, self.viewer, self.require_actor())
         return self._loaders
+
+    def renew_loaders(self) -> None:
+        """Drop the DataLoaders (and their caches); the next use builds fresh ones for the current actor."""
+        self._loaders = None
+
+    async def recheck(self) -> None:
+        """Fresh DataLoaders, and the token checked again when its last check is older than allowed."""
+        self._loaders = None
+        live = self.live
+        if live is None or self.actor is None or time.monotonic() - self.authenticated_at < live.reauthenticate_every:
+            return
+        self.actor, self.auth_error = await live.authenticate(self.token)
+        self.authenticated_at = time.monotonic()
+
+
+class FreshOperation(SchemaExtension):
+    """Every operation starts with `Context.recheck` (a WebSocket connection shares one context)."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.recheck()
+        yield

@@ -10,6 +10,7 @@ from domain.comments import CommentVisibility
 from domain.events import EventKind
 from domain.identity import OrgKind, Role
 from domain.lifecycle import Action, OrderKind, OrderStatus
+from domain.notifications import DeliveryStatus, RecipientSide, Template
 from domain.orders import Priority, QuoteStatus
 from domain.queries import OrderSortField, SortDirection
 
@@ -26,14 +27,28 @@ strawberry.enum(CommentVisibility, description="SHARED: both sides see it. INTER
 strawberry.enum(EventKind, name="ActivityKind", description="What a timeline entry records.")
 strawberry.enum(OrderSortField, description="What Manage Orders sorts by.")
 strawberry.enum(SortDirection, description="Ascending or descending.")
+strawberry.enum(
+    DeliveryStatus,
+    name="NotificationStatus",
+    description="PENDING: queued or being retried. SENT: handed to the mail server. FAILED: given up on.",
+)
+strawberry.enum(Template, name="NotificationTemplate", description="Which email a notification is.")
+strawberry.enum(
+    RecipientSide,
+    description="PROVIDER: the provider's own notification list (its users only). PARTNER: the partner's.",
+)
 
 OrderAction: TypeAlias = Action
 OrganisationKind: TypeAlias = OrgKind
 ActivityKind: TypeAlias = EventKind
+NotificationStatus: TypeAlias = DeliveryStatus
+NotificationTemplate: TypeAlias = Template
 
 __all__ = [
     "ActivityKind",
     "CommentVisibility",
+    "NotificationStatus",
+    "NotificationTemplate",
     "OrderAction",
     "OrderKind",
     "OrderSortField",
@@ -41,6 +56,7 @@ __all__ = [
     "OrganisationKind",
     "Priority",
     "QuoteStatus",
+    "RecipientSide",
     "Role",
     "SortDirection",
 ]

@@ -12,6 +12,7 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 
 from domain import comments as dc
+from domain import notifications as dn
 from domain import orders as do
 from domain.identity import Actor
 from domain.queries import OrderQueries, Viewer
@@ -32,6 +33,8 @@ class Loaders:
         self.comments = DataLoader[UUID, list[dc.Comment]](load_fn=self._comments)
         self.quotes = DataLoader[UUID, list[Quote]](load_fn=self._quotes)
         self.activity = DataLoader[UUID, list[ActivityEntry]](load_fn=self._activity)
+        self.deliveries = DataLoader[UUID, list[dn.Delivery]](load_fn=self._deliveries)
+        self.notification_settings = DataLoader[UUID, dn.VisibleSettings](load_fn=self._notification_settings)
 
     async def _orders(self, ids: Sequence[UUID]) -> list[do.Order | None]:
         return await self._q.orders_by_id(self._viewer, ids)
@@ -57,3 +60,21 @@ class Loaders:
     async def _activity(self, ids: Sequence[UUID]) -> list[list[ActivityEntry]]:
         rows = await self._q.activity_by_order(self._viewer, ids)
         return [[ActivityEntry.from_domain(e) for e in per_order] for per_order in rows]
+
+    async def _deliveries(self, ids: Sequence[UUID]) -> list[list[dn.Delivery]]:
+        # Filtered here, by the domain's rule, against each order as the viewer may see it.
+        orders = await self.order.load_many(ids)
+        rows = await self._q.deliveries_by_order(self._viewer, ids)
+        return [
+            [d for d in per_order if order is not None and dn.delivery_visible_to(self._actor, order, d)]
+            for order, per_order in zip(orders, rows, strict=True)
+        ]
+
+    async def _notification_settings(self, ids: Sequence[UUID]) -> list[dn.VisibleSettings]:
+        orders = await self.order.load_many(ids)
+        rows = await self._q.notification_settings_by_order(self._viewer, ids)
+        hidden = dn.VisibleSettings(None, None, False, ())
+        return [
+            dn.settings_visible_to(self._actor, order, settings, people) if order is not None else hidden
+            for order, (settings, people) in zip(orders, rows, strict=True)
+        ]

@@ -22,17 +22,26 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers import (
+    comment_added,
     comment_create,
+    notification_resend,
     order_approve,
     order_archive,
     order_assign,
     order_cancel,
     order_create,
+    order_link,
+    order_link_send,
+    order_message_send,
+    order_recipients_update,
     order_reject,
     order_status_change,
     order_status_counts,
     order_submit,
+    order_unwatch,
     order_update,
+    order_updated,
+    order_watch,
     quote_accept,
     quote_decline,
     quote_reject,
@@ -44,8 +53,10 @@ from resolvers import node as _node
 from resolvers import order as _order
 from resolvers import orders as _orders
 from resolvers import viewer as _viewer
-from schema.errors import USER_ERROR_TYPES, PublicErrors
+from schema.context import FreshOperation
+from schema.errors import USER_ERROR_TYPES
 from schema.execution import FastPlainFieldExecutionContext
+from schema.live import StreamingPublicErrors
 from schema.types import Order, Organisation, Service, User
 
 
@@ -59,6 +70,7 @@ class Query:
     order = _order.field
     orders = _orders.field
     order_status_counts = order_status_counts.field
+    order_link = order_link.field
 
 
 @strawberry.type(description="Changes. Each returns a payload with the changed object and typed userErrors.")
@@ -81,6 +93,20 @@ class Mutation:
     quote_accept = quote_accept.field
     quote_reject = quote_reject.field
     comment_create = comment_create.field
+    order_recipients_update = order_recipients_update.field
+    order_watch = order_watch.field
+    order_unwatch = order_unwatch.field
+    order_message_send = order_message_send.field
+    order_link_send = order_link_send.field
+    notification_resend = notification_resend.field
+
+
+@strawberry.type(description="Live updates over WebSocket (graphql-transport-ws); authenticate in connection_init.")
+class Subscription:
+    """The subscription root."""
+
+    order_updated = order_updated.field
+    comment_added = comment_added.field
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +129,8 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=options.max_aliases).validation_rules,
     ]
     extensions: list[Callable[[], SchemaExtension]] = [
-        partial(PublicErrors, debug=options.debug),
+        partial(StreamingPublicErrors, debug=options.debug),
+        FreshOperation,
         partial(MaxTokensLimiter, max_token_count=options.max_tokens),
         partial(AddValidationRules, rules),
         partial(ParserCache, maxsize=256),
@@ -114,6 +141,7 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[*USER_ERROR_TYPES, Order, Organisation, User, Service],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),

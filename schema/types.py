@@ -14,11 +14,14 @@ from strawberry.types import Info
 from domain import comments as dc
 from domain import events as de
 from domain import identity as di
+from domain import notifications as dn
 from domain import orders as do
 from schema.context import Context
 from schema.enums import (
     ActivityKind,
     CommentVisibility,
+    NotificationStatus,
+    NotificationTemplate,
     OrderAction,
     OrderKind,
     OrderStatus,
@@ -241,6 +244,48 @@ class Service(Node):
         )
 
 
+@strawberry.type(description="One email of an order's delivery log: an event's notification to one recipient.")
+class Notification:
+    """A delivery-log entry."""
+
+    id: strawberry.ID = strawberry.field(description="The notification's opaque global ID (for notificationResend).")
+    recipient: str = strawberry.field(description="The address it is (or was) sent to.")
+    template: NotificationTemplate = strawberry.field(description="Which email it is.")
+    status: NotificationStatus = strawberry.field(description="Pending, sent or failed.")
+    attempts: int = strawberry.field(description="Delivery attempts so far (of the current sending).")
+    last_error: str | None = strawberry.field(description="Why the last attempt failed; null when it did not.")
+    created_at: datetime = strawberry.field(description="When it was queued.")
+    sent_at: datetime | None = strawberry.field(description="When the mail server accepted it.")
+    activity_kind: ActivityKind = strawberry.field(description="The kind of the timeline entry that caused it.")
+    activity_id: strawberry.ID = strawberry.field(description="The ID of that timeline entry (an ActivityEntry).")
+
+    @classmethod
+    def from_domain(cls, delivery: dn.Delivery) -> Notification:
+        """The GraphQL view of a delivery-log entry."""
+        return cls(
+            id=strawberry.ID(to_global_id("Notification", delivery.id)),
+            recipient=delivery.recipient,
+            template=delivery.template,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            last_error=delivery.last_error or None,
+            created_at=delivery.created_at,
+            sent_at=delivery.sent_at,
+            activity_kind=delivery.event_kind,
+            activity_id=strawberry.ID(to_global_id("ActivityEntry", delivery.event_id)),
+        )
+
+
+@strawberry.type(description="Addresses told about an order besides its people (per side; null: not yours to see).")
+class NotificationRecipients:
+    """An order's notification lists, as the viewer may see them."""
+
+    provider_emails: list[str] | None = strawberry.field(
+        description="The provider's list (its own users see it; nobody else)."
+    )
+    partner_emails: list[str] | None = strawberry.field(description="The partner's list (the partner and the vendor).")
+
+
 @strawberry.type(description="An order: a partner's request for service from a provider, through its lifecycle.")
 class Order(Node):
     """An order."""
@@ -294,6 +339,31 @@ class Order(Node):
     @strawberry.field(description="The activity timeline you may see, oldest first.")
     async def activity(self, info: Info[Context, None]) -> list[ActivityEntry]:
         return await info.context.loaders.activity.load(self.domain.id)
+
+    @strawberry.field(
+        description="The emails this order caused that you may see, newest first: never another "
+        "organisation's internal recipients, nor mail about events hidden from you."
+    )
+    async def notifications(self, info: Info[Context, None]) -> list[Notification]:
+        return [Notification.from_domain(d) for d in await info.context.loaders.deliveries.load(self.domain.id)]
+
+    @strawberry.field(description="The notification lists of the order's sides, as far as you may see them.")
+    async def notification_recipients(self, info: Info[Context, None]) -> NotificationRecipients:
+        shown = await info.context.loaders.notification_settings.load(self.domain.id)
+        return NotificationRecipients(
+            provider_emails=list(shown.provider_emails) if shown.provider_emails is not None else None,
+            partner_emails=list(shown.partner_emails) if shown.partner_emails is not None else None,
+        )
+
+    @strawberry.field(description="True when you watch the order (orderWatch): you get its comments by email.")
+    async def watching(self, info: Info[Context, None]) -> bool:
+        return (await info.context.loaders.notification_settings.load(self.domain.id)).watching
+
+    @strawberry.field(description="Users of your own organisation who watch the order (who watches is not shared).")
+    async def watchers(self, info: Info[Context, None]) -> list[User]:
+        shown = await info.context.loaders.notification_settings.load(self.domain.id)
+        users = await info.context.loaders.user.load_many(list(shown.watcher_ids))
+        return [u for u in users if u is not None]
 
     @strawberry.field(description="The moves you may make next, each with the status it leads to.")
     def allowed_transitions(self, info: Info[Context, None]) -> list[AllowedTransition]:

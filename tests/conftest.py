@@ -6,9 +6,10 @@ without it they skip with a message saying how to run them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,22 +46,54 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
+async def _admin(*statements: str) -> None:
+    admin = create_engine(POSTGRES_URL)
+    try:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str | None]:
+    """A PostgreSQL database with every table, which tests that want tables clone (much faster than DDL)."""
+    if not POSTGRES_URL:
+        yield None
+        return
+    name = f"og_template_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        await _admin(f'CREATE DATABASE "{name}"')
+        template = create_engine(str(make_url(POSTGRES_URL).set(database=name)))
+        async with template.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await template.dispose()  # a template must have no open connections when cloned
+
+    asyncio.run(create())
+    yield name
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
-async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A URL to an empty database of its own: a SQLite file, or a fresh PostgreSQL database."""
+async def database_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, postgres_template: str | None
+) -> AsyncIterator[str]:
+    """A URL to a database of its own: a SQLite file, or a fresh PostgreSQL database.
+
+    Empty, unless the test also asks for `engine`: then on PostgreSQL it is cloned from a template
+    that already has the tables (the `engine` fixture's create_all then finds them all).
+    """
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
     name = f"og_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    with_tables = "engine" in request.fixturenames and postgres_template is not None
+    await _admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{postgres_template}"' if with_tables else ""))
     yield str(make_url(POSTGRES_URL).set(database=name))
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

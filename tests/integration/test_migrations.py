@@ -44,7 +44,7 @@ async def test_head_on_an_empty_database_matches_the_tables(database_url: str) -
     await upgrade_async(database_url)
     # then it is at the one head, and the schema matches adapters.tables exactly
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert await current_async(database_url) == head == "0001"
+    assert await current_async(database_url) == head == "0002"
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -53,14 +53,14 @@ async def test_head_on_an_empty_database_matches_the_tables(database_url: str) -
     finally:
         await engine.dispose()
     assert names == set(metadata.tables) | {"alembic_version"}
-    assert len(metadata.tables) == 11
+    assert len(metadata.tables) == 14
 
 
 async def test_upgrading_twice_is_a_no_op_even_from_inside_a_running_loop(database_url: str) -> None:
     await upgrade_async(database_url)
     # the blocking API works while this test's event loop is running (it runs on a thread of its own)
     upgrade(database_url)
-    assert current(database_url) == "0001"
+    assert current(database_url) == "0002"
 
 
 def test_the_blocking_api_works_without_an_event_loop(tmp_path: Path) -> None:
@@ -68,11 +68,14 @@ def test_the_blocking_api_works_without_an_event_loop(tmp_path: Path) -> None:
     assert current(url) is None
     upgrade(url)
     upgrade(url, "head")
-    assert current(url) == "0001"
+    assert current(url) == "0002"
 
 
 def test_the_migrations_ship_inside_the_adapters_package() -> None:
     assert MIGRATIONS_DIR.parent.name == "adapters"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert [p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")] == ["0001_initial.py"]
+    assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")) == [
+        "0001_initial.py",
+        "0002_notifications.py",
+    ]

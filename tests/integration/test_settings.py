@@ -95,6 +95,10 @@ def test_the_documentation_table_covers_every_setting_with_its_real_default() ->
         assert Settings.from_env({**changed, name: probe}) != Settings.from_env(changed), name
 
 
+_VALID_PROBES = {"ORDERGRAPH_BROKER_URL": "redis://127.0.0.1:6379/1", "ORDERGRAPH_SMTP_URL": "smtp://mail.example"}
+"""Values of settings whose empty default cannot simply have a character appended."""
+
+
 def _different_value(name: str, default: str) -> str:
     if default in ("true", "false"):
         return "false" if default == "true" else "true"
@@ -102,6 +106,8 @@ def _different_value(name: str, default: str) -> str:
         return str(int(default) + 1)
     if name == "ORDERGRAPH_ALLOWED_ORIGINS":
         return "https://x.example"
+    if name in _VALID_PROBES:
+        return _VALID_PROBES[name]
     return default + "x"
 
 

@@ -1,0 +1,645 @@
+"""Live subscriptions end to end: uvicorn on a real socket, a graphql-transport-ws client over `websockets`.
+
+The server runs in-process (uvicorn.Server on a free port, lifespan on, so the event bus is the real
+BroadcastEventBus on memory://); the client speaks the protocol by hand: connection_init, subscribe,
+next, error, complete. Mutations go over HTTP to the same server.
+
+"Never receives" is checked with a barrier: the subscriber's own later event must be the next thing
+it receives, so everything published before it was skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from websockets.asyncio.client import ClientConnection
+
+import schema.live
+from adapters.security import Argon2PasswordHasher
+from ordergraph.app import Runtime, create_app
+from schema.ids import parse_global_id, to_global_id
+from tests.api.conftest import settings_for
+from tests.api.world import World, build_world
+from tests.conftest import REDIS_URL, REQUIRE_SERVICES
+
+PROTOCOL = "graphql-transport-ws"
+ALLOWED_ORIGIN = "https://app.example"
+MAX_SUBSCRIPTIONS = 3
+WITHIN = 1.0  # seconds: the acceptance bar for an event to arrive
+
+LATENCIES: list[tuple[float, float]] = []  # (mutation answered, event received), from the request
+
+
+# ---- documents -----------------------------------------------------------------------------
+
+ORDER_UPDATED = """
+subscription($id: ID) {
+  orderUpdated(id: $id) {
+    change occurredAt
+    order { id name status version providerNotes partner { name } provider { name } latestComment { body } }
+    activity { id kind before after actor { name } }
+    actor { name }
+    comment { id body visibility author { name } }
+  }
+}"""
+
+COMMENT_ADDED = """
+subscription($orderId: ID!) {
+  commentAdded(orderId: $orderId) { id body visibility author { name } }
+}"""
+
+ORDER_CREATE = """
+mutation($input: OrderCreateInput!) {
+  orderCreate(input: $input) { order { id version } userErrors { message } }
+}"""
+
+STEP = """
+mutation($id: ID!) {
+  %s(input: {id: $id}) { order { status version } userErrors { message } }
+}"""
+
+STATUS_CHANGE = """
+mutation($id: ID!, $status: OrderStatus!) {
+  orderStatusChange(input: {id: $id, status: $status}) { order { status version } userErrors { message } }
+}"""
+
+NOTES = """
+mutation($id: ID!, $notes: String!) {
+  orderUpdate(input: {id: $id, providerNotes: $notes}) { order { providerNotes } userErrors { message } }
+}"""
+
+RENAME = """
+mutation($id: ID!, $name: String!) {
+  orderUpdate(input: {id: $id, name: $name}) { order { name } userErrors { message } }
+}"""
+
+QUOTE_SUBMIT = """
+mutation($orderId: ID!) {
+  quoteSubmit(input: {orderId: $orderId, lineItems: [{description: "Webinar", unitPrice: "900"}]}) {
+    quote { id } userErrors { message }
+  }
+}"""
+
+COMMENT = """
+mutation($orderId: ID!, $body: String!, $visibility: CommentVisibility!) {
+  commentCreate(input: {orderId: $orderId, body: $body, visibility: $visibility}) {
+    comment { id } userErrors { message }
+  }
+}"""
+
+
+# ---- the server and the client -------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Live:
+    """A served application, its world, and an HTTP client for mutations."""
+
+    runtime: Runtime
+    world: World
+    http: httpx.AsyncClient
+    ws_url: str
+    clients: list[GraphQLWS] = dataclasses.field(default_factory=list)
+
+    async def gql(self, member: str, query: str, **variables: Any) -> dict[str, Any]:
+        """Run a query or mutation over HTTP as `member`; fails on errors of any kind."""
+        headers = {"Authorization": f"Bearer {self.world[member].token}"}
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        body = response.json()
+        assert "errors" not in body, body
+        data: dict[str, Any] = body["data"]
+        for payload in data.values():
+            assert not (payload or {}).get("userErrors"), payload
+        return data
+
+    async def client(self, member: str | None, **kwargs: Any) -> GraphQLWS:
+        """A connected, acknowledged client authenticated as `member`."""
+        token = self.world[member].token if member else None
+        client = await GraphQLWS.connect(self.ws_url, {"authorization": f"Bearer {token}"} if token else {}, **kwargs)
+        self.clients.append(client)  # closed by the fixture even when a test fails half-way
+        return client
+
+
+class GraphQLWS:
+    """A minimal graphql-transport-ws client: one connection, several subscriptions, routed by id."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.ids = itertools.count(1)
+        self.inbox: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self.reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, url: str, **kwargs: Any) -> ClientConnection:
+        return await websockets.connect(url, subprotocols=[websockets.Subprotocol(PROTOCOL)], **kwargs)
+
+    @classmethod
+    async def connect(cls, url: str, payload: dict[str, Any], **kwargs: Any) -> GraphQLWS:
+        ws = await cls.open(url, **kwargs)
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert ack == {"type": "connection_ack"}, ack
+        return cls(ws)
+
+    async def _read(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in self.ws:
+                message = json.loads(raw)
+                if message["type"] == "ping":
+                    await self.ws.send(json.dumps({"type": "pong"}))
+                elif "id" in message:
+                    self.inbox.setdefault(message["id"], asyncio.Queue()).put_nowait(message)
+
+    async def subscribe(self, query: str, **variables: Any) -> str:
+        """Start a subscription; its id."""
+        op = str(next(self.ids))
+        self.inbox.setdefault(op, asyncio.Queue())
+        payload = {"query": query, "variables": variables}
+        await self.ws.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
+        return op
+
+    async def receive(self, op: str, within: float = 5.0) -> dict[str, Any]:
+        """The next protocol message (next, error or complete) of subscription `op`."""
+        return await asyncio.wait_for(self.inbox[op].get(), within)
+
+    async def next(self, op: str, within: float = 5.0) -> dict[str, Any]:
+        """The data of the next `next` message of `op` (fails on anything else)."""
+        message = await self.receive(op, within)
+        assert message["type"] == "next" and "errors" not in message["payload"], message
+        data: dict[str, Any] = message["payload"]["data"]
+        return data
+
+    async def nothing(self, op: str, wait: float = 0.3) -> None:
+        """Assert that `op` receives nothing for `wait` seconds."""
+        await asyncio.sleep(wait)
+        assert self.inbox[op].empty(), self.inbox[op].get_nowait()
+
+    async def complete(self, op: str) -> None:
+        await self.ws.send(json.dumps({"id": op, "type": "complete"}))
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.reader  # idempotent: closing twice is fine
+
+
+def app_for(database_url: str, files: Path, **overrides: str) -> Starlette:
+    """The application with test settings and a fast password hasher."""
+    app = create_app(settings_for(database_url, files, **overrides))
+    runtime: Runtime = app.state.runtime
+    runtime.ports = dataclasses.replace(runtime.ports, passwords=Argon2PasswordHasher.fast())
+    return app
+
+
+@contextlib.asynccontextmanager
+async def served(app: Starlette) -> AsyncIterator[int]:
+    """Serve `app` with uvicorn on a free port of 127.0.0.1 (lifespan on: the event bus connects); the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app, lifespan="on", log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            assert not serving.done(), serving.exception()
+            await asyncio.sleep(0.01)
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def live_on(app: Starlette, world: World) -> AsyncIterator[Live]:
+    """A served app and its world, with an HTTP client; every WebSocket client is closed at the end."""
+    async with served(app) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        live = Live(app.state.runtime, world, http, f"ws://127.0.0.1:{port}/graphql")
+        try:
+            yield live
+        finally:
+            for client in live.clients:
+                await client.close()
+
+
+@pytest.fixture
+async def live(engine: AsyncEngine, database_url: str, tmp_path: Path) -> AsyncIterator[Live]:
+    """The real application served by uvicorn on a free port, on SQLite or PostgreSQL and memory://."""
+    app = app_for(
+        database_url,
+        tmp_path / "files",
+        ORDERGRAPH_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
+        ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION=str(MAX_SUBSCRIPTIONS),
+        ORDERGRAPH_SUBSCRIBER_QUEUE="4",
+    )
+    world = await build_world(app.state.runtime.ports)
+    async with live_on(app, world) as served_live:
+        yield served_live
+
+
+# ---- order helpers ---------------------------------------------------------------------------
+
+
+async def flat_fee_order(live: Live, name: str = "Webinar launch", *, partner: str = "partner") -> str:
+    """A flat-fee order of `partner` for the provider's webinar, approved (so the provider sees it)."""
+    service = to_global_id("Service", live.world.services["webinar"].id)
+    created = await live.gql(partner, ORDER_CREATE, input={"kind": "FLAT_FEE", "name": name, "serviceId": service})
+    order_id: str = created["orderCreate"]["order"]["id"]
+    await live.gql(partner, STEP % "orderSubmit", id=order_id)
+    await live.gql("vendor", STEP % "orderApprove", id=order_id)
+    return order_id
+
+
+async def timed(live: Live, client: GraphQLWS, op: str, member: str, query: str, **variables: Any) -> dict[str, Any]:
+    """Run a mutation and return the next event of `op`, asserting it arrives within WITHIN seconds."""
+    start = time.perf_counter()
+    await live.gql(member, query, **variables)
+    answered = time.perf_counter()
+    data = await client.next(op, within=WITHIN)
+    LATENCIES.append((answered - start, time.perf_counter() - start))
+    return data
+
+
+def uuid_of(global_id: str) -> UUID:
+    return parse_global_id(global_id)[1]
+
+
+# ---- acceptance ------------------------------------------------------------------------------
+
+
+async def test_status_and_comment_events_arrive_within_a_second(live: Live) -> None:
+    # given the partner following one order and the vendor watching its dashboard feed
+    order_id = await flat_fee_order(live)
+    partner = await live.client("partner")
+    vendor = await live.client("vendor")
+    one = await partner.subscribe(ORDER_UPDATED, id=order_id)
+    comments = await partner.subscribe(COMMENT_ADDED, orderId=order_id)
+    feed = await vendor.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)  # let the subscriptions reach the bus
+
+    # when the provider changes the status: then both receive it, within a second
+    event = await timed(live, partner, one, "provider", STATUS_CHANGE, id=order_id, status="NOT_STARTED")
+    update = event["orderUpdated"]
+    assert update["change"] == "STATUS"
+    assert update["order"]["id"] == order_id
+    assert update["order"]["status"] == "NOT_STARTED"
+    assert update["activity"]["before"] == {"status": "APPROVED"}
+    assert update["activity"]["after"]["status"] == "NOT_STARTED"
+    assert update["actor"] == {"name": "Provider"} == update["activity"]["actor"]
+    assert update["order"]["partner"] == {"name": "Partner Ltd"}
+    assert (await vendor.next(feed, within=WITHIN))["orderUpdated"]["order"]["status"] == "NOT_STARTED"
+
+    # when the provider comments (shared): then the comment arrives on both subscriptions
+    event = await timed(
+        live, partner, comments, "provider", COMMENT, orderId=order_id, body="Kick-off Monday", visibility="SHARED"
+    )
+    assert event["commentAdded"]["body"] == "Kick-off Monday"
+    assert event["commentAdded"]["author"] == {"name": "Provider"}
+    update = (await partner.next(one, within=WITHIN))["orderUpdated"]
+    assert update["change"] == "COMMENT"
+    assert update["comment"]["id"] == event["commentAdded"]["id"]
+    assert update["comment"]["body"] == "Kick-off Monday"
+    assert update["comment"]["author"] == {"name": "Provider"}
+    assert update["order"]["latestComment"] == {"body": "Kick-off Monday"}
+    await partner.close()
+    await vendor.close()
+
+
+async def test_without_a_valid_token_in_connection_init_the_connection_is_refused(live: Live) -> None:
+    for payload, expected in (
+        ({}, "connection_init"),
+        ({"authorization": "Bearer not-a-token"}, "expired"),
+        ({"token": ""}, "connection_init"),
+    ):
+        ws = await GraphQLWS.open(live.ws_url)
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
+        assert closed.value.rcvd.reason.startswith("Unauthenticated: ")
+        assert expected in closed.value.rcvd.reason
+
+    # a token sent on the handshake instead of in connection_init does not count
+    headers = {"Authorization": f"Bearer {live.world['partner'].token}"}
+    ws = await GraphQLWS.open(live.ws_url, additional_headers=headers)
+    await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+
+    # subscribing before connection_init is refused too (the protocol's 4401)
+    ws = await GraphQLWS.open(live.ws_url)
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": ORDER_UPDATED}}))
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+    # and the token may also come as {"token": ...}
+    client = await GraphQLWS.connect(live.ws_url, {"token": live.world["partner"].token})
+    await client.close()
+
+
+async def test_a_partner_never_receives_another_partners_orders(live: Live) -> None:
+    # given partner2 watching its dashboard feed
+    partner2 = await live.client("partner2")
+    feed = await partner2.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)
+    # when the partner's order is created, submitted, approved, worked and commented on
+    theirs = await flat_fee_order(live, "Theirs")
+    await live.gql("provider", STATUS_CHANGE, id=theirs, status="NOT_STARTED")
+    await live.gql("partner", COMMENT, orderId=theirs, body="for the provider", visibility="SHARED")
+    await live.gql("partner", RENAME, id=theirs, name="Theirs, renamed")
+    # and then partner2 creates an order of its own
+    service = to_global_id("Service", live.world.services["webinar"].id)
+    mine = await live.gql("partner2", ORDER_CREATE, input={"kind": "FLAT_FEE", "name": "Mine", "serviceId": service})
+    # then the first event partner2 receives is its own order's creation: the others were never sent
+    update = (await partner2.next(feed, within=WITHIN))["orderUpdated"]
+    assert update["change"] == "CREATED"
+    assert update["order"]["id"] == mine["orderCreate"]["order"]["id"]
+    assert update["order"]["partner"] == {"name": "Partner2 Ltd"}
+    await partner2.nothing(feed)
+    await partner2.close()
+
+
+async def test_internal_comments_and_provider_notes_never_reach_the_wrong_side(live: Live) -> None:
+    # given an order the provider works, followed by the partner (order and comments), the vendor and the provider
+    order_id = await flat_fee_order(live)
+    partner, vendor, provider = [await live.client(m) for m in ("partner", "vendor", "provider_colleague")]
+    partner_feed = await partner.subscribe(ORDER_UPDATED)
+    partner_one = await partner.subscribe(ORDER_UPDATED, id=order_id)
+    partner_comments = await partner.subscribe(COMMENT_ADDED, orderId=order_id)
+    vendor_feed = await vendor.subscribe(ORDER_UPDATED)
+    provider_feed = await provider.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)
+
+    # when the provider writes notes and comments internally
+    await live.gql("provider", NOTES, id=order_id, notes="Partner is slow to pay")
+    await live.gql("provider", COMMENT, orderId=order_id, body="internal: chase payment", visibility="INTERNAL")
+    # then its own users see both, notes included
+    private = [(await provider.next(provider_feed, within=WITHIN))["orderUpdated"] for _ in range(2)]
+    assert [u["change"] for u in private] == ["FIELDS", "COMMENT"]
+    assert private[0]["activity"]["after"] == {"provider_notes": "Partner is slow to pay"}
+    assert private[1]["comment"]["visibility"] == "INTERNAL"
+    assert all(u["order"]["providerNotes"] == "Partner is slow to pay" for u in private)
+
+    # and even when those events' hints reach the other side's channels (a misrouted or forged hint),
+    for update in private:
+        hint = {
+            "order_id": str(uuid_of(order_id)),
+            "event_id": str(uuid_of(update["activity"]["id"])),
+            "kind": update["activity"]["kind"],
+            "subject_id": str(uuid_of(update["comment"]["id"])) if update["comment"] else None,
+            "actor_user_id": None,
+            "occurred_at": update["occurredAt"],
+        }
+        for channel in (f"org:{live.world.org_id('partner')}", f"vendor:{live.world.programme.id}"):
+            await live.runtime.bus.publish(channel, hint)
+
+    # and the provider then moves the order on and comments for everyone
+    await live.gql("provider", STATUS_CHANGE, id=order_id, status="NOT_STARTED")
+    await live.gql("provider", COMMENT, orderId=order_id, body="Scheduled", visibility="SHARED")
+
+    # then the partner's and the vendor's feeds receive those two first: notes and internal comment were skipped
+    for client, op in ((partner, partner_feed), (partner, partner_one), (vendor, vendor_feed)):
+        status = (await client.next(op, within=WITHIN))["orderUpdated"]
+        assert status["change"] == "STATUS"
+        assert status["order"]["providerNotes"] is None
+        assert status["order"]["latestComment"] is None  # the internal comment is not "latest" for them
+        shared = (await client.next(op, within=WITHIN))["orderUpdated"]
+        assert shared["change"] == "COMMENT"
+        assert shared["comment"]["body"] == "Scheduled"
+        assert shared["order"]["providerNotes"] is None
+        await client.nothing(op)
+    # and the partner's commentAdded receives only the shared comment
+    assert (await partner.next(partner_comments, within=WITHIN))["commentAdded"]["body"] == "Scheduled"
+    await partner.nothing(partner_comments)
+    # while the provider's users receive both too, with the notes
+    public = [(await provider.next(provider_feed, within=WITHIN))["orderUpdated"] for _ in range(2)]
+    assert [u["change"] for u in public] == ["STATUS", "COMMENT"]
+    assert all(u["order"]["providerNotes"] == "Partner is slow to pay" for u in public)
+    for client in (partner, vendor, provider):
+        await client.close()
+
+
+async def test_open_quote_requests_reach_every_provider_but_quotes_only_the_buyer_side(live: Live) -> None:
+    # given both providers and the partner watching their feeds, and a quoted order open to every provider
+    provider, provider2, partner = [await live.client(m) for m in ("provider", "provider2", "partner")]
+    feeds = {c: await c.subscribe(ORDER_UPDATED) for c in (provider, provider2, partner)}
+    await asyncio.sleep(0.1)
+    created = await live.gql("partner", ORDER_CREATE, input={"kind": "QUOTED", "name": "Open request"})
+    order_id = created["orderCreate"]["order"]["id"]
+    assert (await partner.next(feeds[partner]))["orderUpdated"]["change"] == "CREATED"
+    # when the partner submits it: then every provider learns of the request
+    await live.gql("partner", STEP % "orderSubmit", id=order_id)
+    for client in (provider, provider2, partner):
+        update = (await client.next(feeds[client], within=WITHIN))["orderUpdated"]
+        assert (update["change"], update["order"]["status"]) == ("STATUS", "PENDING_QUOTES")
+    # when provider2 quotes: then the partner sees the quote, the competing provider nothing
+    quote = await live.gql("provider2", QUOTE_SUBMIT, orderId=order_id)
+    update = (await partner.next(feeds[partner], within=WITHIN))["orderUpdated"]
+    assert update["change"] == "QUOTE"
+    assert update["activity"]["kind"] == "QUOTE_SUBMITTED"
+    assert (await provider2.next(feeds[provider2], within=WITHIN))["orderUpdated"]["change"] == "QUOTE"
+    await provider.nothing(feeds[provider])
+    assert quote["quoteSubmit"]["quote"]["id"]
+
+
+async def test_a_revoked_token_ends_its_subscriptions(live: Live) -> None:
+    # given a subscriber whose token is checked again at every event
+    live.runtime.live = dataclasses.replace(live.runtime.live, reauthenticate_every=0)
+    order_id = await flat_fee_order(live)
+    client = await live.client("partner_colleague")
+    op = await client.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)
+    await live.gql("partner", RENAME, id=order_id, name="Still allowed")
+    assert (await client.next(op, within=WITHIN))["orderUpdated"]["order"]["name"] == "Still allowed"
+    # when the token is revoked: then the next event ends the subscription with UNAUTHENTICATED
+    await live.gql("partner_colleague", "mutation { tokenRevoke { revoked } }")
+    await live.gql("partner", RENAME, id=order_id, name="Not for you any more")
+    ended = await client.receive(op, within=WITHIN)
+    assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", ended
+    assert ended["payload"]["data"] is None
+    assert (await client.receive(op))["type"] == "complete"
+
+
+async def test_losing_the_event_bus_ends_subscriptions_with_an_error(live: Live) -> None:
+    client = await live.client("partner")
+    op = await client.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)
+    await live.runtime.bus.disconnect()
+    ended = await client.receive(op, within=WITHIN)
+    assert ended["payload"]["errors"][0]["extensions"]["code"] == "LIVE_UPDATES_INTERRUPTED", ended
+    assert (await client.receive(op))["type"] == "complete"
+
+
+async def test_the_legacy_graphql_ws_protocol_authenticates_the_same_way(live: Live) -> None:
+    subprotocols = [websockets.Subprotocol("graphql-ws")]
+    # refused without a token: connection_error with the reason
+    async with websockets.connect(live.ws_url, subprotocols=subprotocols) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        refused = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert refused["type"] == "connection_error"
+        assert refused["payload"]["code"] == "UNAUTHENTICATED"
+    # accepted with one, and events arrive
+    order_id = await flat_fee_order(live)
+    async with websockets.connect(live.ws_url, subprotocols=subprotocols) as ws:
+        token = live.world["partner"].token
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+        start = {"query": COMMENT_ADDED, "variables": {"orderId": order_id}}
+        await ws.send(json.dumps({"id": "1", "type": "start", "payload": start}))
+        await asyncio.sleep(0.1)
+        await live.gql("vendor", COMMENT, orderId=order_id, body="Approved, go ahead", visibility="SHARED")
+        data = json.loads(await asyncio.wait_for(ws.recv(), WITHIN))
+        assert data["type"] == "data"
+        assert data["payload"]["data"]["commentAdded"]["body"] == "Approved, go ahead"
+
+
+async def test_queries_over_the_websocket_see_fresh_data_each_time(live: Live) -> None:
+    # given one connection that reads an order, then the order is renamed over HTTP
+    order_id = await flat_fee_order(live, "Before")
+    client = await live.client("partner")
+    query = "query($id: ID!) { order(id: $id) { name } }"
+    assert (await client.next(await client.subscribe(query, id=order_id)))["order"]["name"] == "Before"
+    await live.gql("partner", RENAME, id=order_id, name="After")
+    # when it reads the order again on the same connection: then no DataLoader cache outlived the first read
+    assert (await client.next(await client.subscribe(query, id=order_id)))["order"]["name"] == "After"
+
+
+async def test_unexpected_errors_in_live_events_are_masked(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*_: Any) -> None:
+        raise RuntimeError("internal detail that must not leak")
+
+    monkeypatch.setattr(schema.live, "order_update", broken)
+    order_id = await flat_fee_order(live)
+    client = await live.client("partner")
+    op = await client.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)
+    await live.gql("partner", RENAME, id=order_id, name="Boom")
+    ended = await client.receive(op, within=WITHIN)
+    [error] = ended["payload"]["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "internal detail" not in json.dumps(ended)
+
+
+@pytest.mark.redis
+async def test_events_reach_subscribers_of_another_process_over_redis(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    # given two API servers on one database and one Redis (the scaled-out shape)
+    if not REDIS_URL:
+        if REQUIRE_SERVICES:
+            pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_REDIS_URL is not set")
+        pytest.skip("needs ORDERGRAPH_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0 (bash .ci/run sets it)")
+    first, second = (app_for(database_url, tmp_path / "files", ORDERGRAPH_BROADCAST_URL=REDIS_URL) for _ in "12")
+    # Dramatiq's broker is process-global: one in-process notification worker per process, as in production.
+    second.state.runtime.notifier = None
+    world = await build_world(first.state.runtime.ports)
+    async with live_on(first, world) as one, live_on(second, world) as other:
+        order_id = await flat_fee_order(other)
+        partner = await one.client("partner")
+        partner2 = await one.client("partner2")
+        feed, feed2 = await partner.subscribe(ORDER_UPDATED), await partner2.subscribe(ORDER_UPDATED)
+        await asyncio.sleep(0.2)
+        # when the provider works the order through the other server: then the subscriber gets it
+        update = await timed(other, partner, feed, "provider", STATUS_CHANGE, id=order_id, status="NOT_STARTED")
+        assert update["orderUpdated"]["order"]["status"] == "NOT_STARTED"
+        # and the other partner still nothing
+        await partner2.nothing(feed2)
+
+
+# ---- defences ------------------------------------------------------------------------------
+
+
+async def test_subscriptions_per_connection_are_capped(live: Live) -> None:
+    client = await live.client("partner")
+    ops = [await client.subscribe(ORDER_UPDATED) for _ in range(MAX_SUBSCRIPTIONS)]
+    over = await client.subscribe(ORDER_UPDATED)
+    refused = await client.receive(over)
+    assert refused["type"] == "error"
+    assert "limit" in refused["payload"][0]["message"]
+    # completing one frees a place
+    await client.complete(ops[0])
+    await asyncio.sleep(0.1)
+    again = await client.subscribe(ORDER_UPDATED)
+    await client.nothing(again)
+    await client.close()
+
+
+async def test_a_browser_on_a_disallowed_origin_is_refused(live: Live) -> None:
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await GraphQLWS.open(live.ws_url, origin=websockets.Origin("https://evil.example"))
+    assert refused.value.response.status_code == 403
+    client = await GraphQLWS.connect(
+        live.ws_url,
+        {"authorization": f"Bearer {live.world['partner'].token}"},
+        origin=websockets.Origin(ALLOWED_ORIGIN),
+    )
+    await client.close()
+
+
+async def test_an_order_one_may_not_see_cannot_be_followed(live: Live) -> None:
+    order_id = await flat_fee_order(live)
+    client = await live.client("partner2")
+    for query, variables in ((ORDER_UPDATED, {"id": order_id}), (COMMENT_ADDED, {"orderId": order_id})):
+        op = await client.subscribe(query, **variables)
+        refused = await client.receive(op)
+        assert refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "NOT_FOUND"
+    await client.close()
+
+
+async def test_a_subscriber_that_falls_behind_is_ended_with_an_error(live: Live) -> None:
+    # given a subscriber with a queue of 4 hints
+    order_id = await flat_fee_order(live)
+    client = await live.client("partner")
+    op = await client.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)
+    # when hints arrive in a burst, faster than it re-reads each from the database
+    hint = {"order_id": str(uuid_of(order_id)), "kind": "FIELDS_UPDATED", "subject_id": None, "actor_user_id": None}
+    channel = f"org:{live.world.org_id('partner')}"
+    for _ in range(40):
+        await live.runtime.bus.publish(
+            channel, {**hint, "event_id": str(uuid4()), "occurred_at": "2026-01-01T00:00:00"}
+        )
+    # then its subscription ends with an error it can act on (subscribe again, refetch), then completes
+    messages = [await client.receive(op)]
+    while messages[-1]["type"] != "complete":
+        messages.append(await client.receive(op))
+    assert [m["type"] for m in messages] == ["next", "complete"], messages
+    [error] = messages[0]["payload"]["errors"]
+    assert error["extensions"]["code"] == "LIVE_UPDATES_INTERRUPTED"
+    assert "subscribe again" in error["message"]
+    # and the connection stays usable
+    again = await client.subscribe(ORDER_UPDATED)
+    await client.nothing(again)
+    await client.close()
+
+
+def test_latencies_are_reported() -> None:
+    """Not a check: prints the latencies measured so far (run with -s)."""
+    if LATENCIES:
+        answered, received = (sorted(1000 * t[i] for t in LATENCIES) for i in (0, 1))
+        middle = len(received) // 2
+        print(
+            f"\nmutation sent -> answered: median {answered[middle]:.1f} ms, max {answered[-1]:.1f} ms; "
+            f"mutation sent -> event received: median {received[middle]:.1f} ms, max {received[-1]:.1f} ms "
+            f"(n={len(received)})"
+        )

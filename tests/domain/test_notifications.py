@@ -1,0 +1,541 @@
+"""Who is told what: the notification rules as tables, order links, recipient lists, the log's visibility."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from domain.comments import CommentVisibility, new_comment
+from domain.errors import InvalidInput, PermissionDenied
+from domain.events import EVERYONE, Audience, EventKind, OrderEvent
+from domain.identity import Organisation
+from domain.lifecycle import OrderStatus
+from domain.notifications import (
+    Circle,
+    Delivery,
+    DeliveryStatus,
+    NotificationSettings,
+    Person,
+    RecipientList,
+    RecipientSide,
+    Template,
+    delivery_id,
+    delivery_visible_to,
+    new_follow_up,
+    new_order_link,
+    plan_notifications,
+    settings_visible_to,
+    sign_order_link,
+    verify_order_link,
+)
+from domain.orders import Order
+from tests.domain.world import (
+    OTHER_PARTNER,
+    OTHER_PROVIDER,
+    PARTNER,
+    PARTNER_2,
+    PROVIDER,
+    PROVIDER_2,
+    VENDOR,
+    World,
+    committed,
+    flat_fee_draft,
+    make_world,
+    quote_on,
+    quoted_draft,
+)
+
+PROVIDER_LIST = "ops@provider-agency.example"
+PARTNER_LIST = "desk@partner-msp.example"
+
+
+def people(world: World) -> dict:
+    orgs = {o.id: o for o in world.organisations.values()}
+    return {u.id: Person.of(u, orgs[u.organisation_id]) for u in world.users.values()}
+
+
+def circle(world: World, *, watchers: tuple[str, ...] = (), lists: bool = True) -> Circle:
+    recipients = {RecipientSide.PROVIDER: (PROVIDER_LIST,), RecipientSide.PARTNER: (PARTNER_LIST,)} if lists else {}
+    return Circle(people(world), frozenset(world.users[w].id for w in watchers), recipients)
+
+
+def told(events: list[OrderEvent], order: Order, c: Circle) -> dict[str, str]:
+    """Every address told about `events`, with the template (the last event's wins for the test's reading)."""
+    found: dict[str, str] = {}
+    for event in events:
+        for planned in plan_notifications(event, order, c):
+            found[planned.recipient] = planned.template.value
+    return found
+
+
+def email(who: str) -> str:
+    return f"{who}@example.test"
+
+
+# ---- the table: a story, then who is told --------------------------------------------------------
+
+
+def flat_fee_submitted(w: World) -> tuple[list[OrderEvent], Order]:
+    order = committed(flat_fee_draft(w))
+    order.submit(w.actor(PARTNER), w.tick())
+    return order.pull_events(), order
+
+
+def flat_fee_approved(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = flat_fee_submitted(w)
+    order.approve(w.actor(VENDOR), w.tick())
+    return order.pull_events(), order
+
+
+def flat_fee_rejected(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = flat_fee_submitted(w)
+    order.reject(w.actor(VENDOR), w.tick(), "over budget")
+    return order.pull_events(), order
+
+
+def provider_moves_status(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = flat_fee_approved(w)
+    order.change_status(w.actor(PROVIDER), w.tick(), OrderStatus.NOT_STARTED)
+    return order.pull_events(), order
+
+
+def partner_cancels_approved(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = flat_fee_approved(w)
+    order.cancel(w.actor(PARTNER), w.tick(), "no longer needed")
+    return order.pull_events(), order
+
+
+def named_quote_request(w: World) -> tuple[list[OrderEvent], Order]:
+    order = committed(quoted_draft(w, provider=PROVIDER))
+    order.submit(w.actor(PARTNER), w.tick())
+    return order.pull_events(), order
+
+
+def open_request_quoted(w: World) -> tuple[list[OrderEvent], Order]:
+    order = committed(quoted_draft(w))
+    order.submit(w.actor(PARTNER), w.tick())
+    order.pull_events()
+    quote_on(order, w, OTHER_PROVIDER)
+    return order.pull_events(), order
+
+
+def open_request_quote_rejected(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = open_request_quoted(w)
+    order.reject_quote(w.actor(PARTNER), w.tick(), order.quotes[0].id, "too dear")
+    return order.pull_events(), order
+
+
+def quote_accepted(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = open_request_quoted(w)
+    order.accept_quote(w.actor(PARTNER), w.tick(), order.quotes[0].id, Decimal("10000"))
+    return order.pull_events(), order
+
+
+def quote_accepted_over_threshold(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = open_request_quoted(w)
+    order.accept_quote(w.actor(PARTNER), w.tick(), order.quotes[0].id, Decimal("10"))
+    return order.pull_events(), order
+
+
+def comment(visibility: CommentVisibility, author: str = PARTNER) -> Callable[[World], tuple[list[OrderEvent], Order]]:
+    def story(w: World) -> tuple[list[OrderEvent], Order]:
+        _, order = flat_fee_approved(w)
+        note = new_comment(actor=w.actor(author), order=order, now=w.tick(), body="Hi", visibility=visibility, files=[])
+        return note.pull_events(), order
+
+    return story
+
+
+def comment_before_release(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = flat_fee_submitted(w)
+    note = new_comment(
+        actor=w.actor(PARTNER), order=order, now=w.tick(), body="Hi", visibility=CommentVisibility.SHARED, files=[]
+    )
+    return note.pull_events(), order
+
+
+def provider_notes_edited(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = flat_fee_approved(w)
+    order.update(w.actor(PROVIDER), w.tick(), {"provider_notes": "secret margin"})
+    return order.pull_events(), order
+
+
+def assigned(w: World) -> tuple[list[OrderEvent], Order]:
+    _, order = flat_fee_approved(w)
+    order.assign(w.actor(PROVIDER), w.tick(), w.users[PROVIDER_2])
+    return order.pull_events(), order
+
+
+ALL_WATCHING = (PARTNER_2, PROVIDER_2, VENDOR, OTHER_PROVIDER, OTHER_PARTNER)
+
+CASES = [
+    pytest.param(flat_fee_submitted, (), {email(VENDOR): "approval_requested"}, id="submitted-flat-fee:vendor-only"),
+    pytest.param(
+        flat_fee_approved,
+        (),
+        {
+            email(PARTNER): "order_approved",
+            PARTNER_LIST: "order_approved",
+            email(PROVIDER): "order_approved",  # no assignee yet: the provider's admins
+            PROVIDER_LIST: "order_approved",
+        },
+        id="approved:both-sides",
+    ),
+    pytest.param(
+        flat_fee_rejected,
+        (),
+        {email(PARTNER): "order_rejected", PARTNER_LIST: "order_rejected"},
+        id="rejected-before-release:partner-only",
+    ),
+    pytest.param(
+        provider_moves_status,
+        (),
+        {email(PARTNER): "status_changed", PARTNER_LIST: "status_changed"},
+        id="provider-moves:partner-side",
+    ),
+    pytest.param(
+        partner_cancels_approved,
+        (),
+        {email(PROVIDER): "status_changed", PROVIDER_LIST: "status_changed"},
+        id="partner-cancels:provider-side",
+    ),
+    pytest.param(
+        named_quote_request,
+        (),
+        {email(PROVIDER): "quote_requested", PROVIDER_LIST: "quote_requested"},
+        id="named-request:its-provider",
+    ),
+    pytest.param(
+        open_request_quoted,
+        (),
+        {email(PARTNER): "quote_submitted", PARTNER_LIST: "quote_submitted"},
+        id="quote:buyer-only",
+    ),
+    pytest.param(
+        open_request_quote_rejected, (), {email(OTHER_PROVIDER): "quote_rejected"}, id="quote-rejected:its-author-only"
+    ),
+    pytest.param(
+        quote_accepted,
+        (),
+        # the order's provider is now the winner: its list (PROVIDER_LIST here) hears too
+        {email(OTHER_PROVIDER): "quote_accepted", PROVIDER_LIST: "quote_accepted"},
+        id="quote-accepted:winner",
+    ),
+    pytest.param(
+        quote_accepted_over_threshold,
+        (),
+        {email(OTHER_PROVIDER): "quote_accepted", PROVIDER_LIST: "quote_accepted", email(VENDOR): "approval_requested"},
+        id="quote-accepted-over-threshold:winner-and-vendor",
+    ),
+    pytest.param(
+        comment(CommentVisibility.SHARED),
+        ALL_WATCHING,
+        {
+            email(PROVIDER): "comment_added",
+            PROVIDER_LIST: "comment_added",
+            email(PARTNER_2): "comment_added",
+            email(PROVIDER_2): "comment_added",
+            email(VENDOR): "comment_added",
+        },
+        id="shared-comment:other-side-and-watchers-who-see-it",
+    ),
+    pytest.param(
+        comment(CommentVisibility.INTERNAL),
+        ALL_WATCHING,
+        {email(PARTNER_2): "comment_added"},
+        id="internal-comment:stays-inside",
+    ),
+    pytest.param(
+        comment(CommentVisibility.INTERNAL, PROVIDER),
+        ALL_WATCHING,
+        {email(PROVIDER_2): "comment_added"},
+        id="provider-internal-comment:stays-inside",
+    ),
+    pytest.param(comment_before_release, (PROVIDER_2,), {}, id="provider-not-told-before-release"),
+    pytest.param(provider_notes_edited, ALL_WATCHING, {}, id="provider-notes:nobody"),
+    pytest.param(assigned, ALL_WATCHING, {email(PROVIDER_2): "order_assigned"}, id="assigned:the-assignee"),
+]
+
+
+@pytest.mark.parametrize(("story", "watchers", "expected"), CASES)
+def test_who_is_told(
+    story: Callable[[World], tuple[list[OrderEvent], Order]], watchers: tuple[str, ...], expected: dict[str, str]
+) -> None:
+    # given a world, a story on an order and who watches it
+    world = make_world()
+    events, order = story(world)
+    # when the story's events are planned
+    got = told(events, order, circle(world, watchers=watchers))
+    # then exactly the expected people are told, each with its template
+    assert got == expected
+
+
+def test_the_actor_and_inactive_users_are_never_told() -> None:
+    world = make_world()
+    events, order = comment(CommentVisibility.SHARED, PROVIDER)(world)
+    c = circle(world, watchers=(PROVIDER, "inactive_provider", PARTNER_2))
+    got = told(events, order, c)
+    assert email(PROVIDER) not in got
+    assert email("inactive_provider") not in got
+    assert got[email(PARTNER)] == "comment_added"
+
+
+def test_the_assignee_is_the_providers_voice_instead_of_its_admins() -> None:
+    world = make_world()
+    _, order = assigned(world)
+    order.change_status(world.actor(PROVIDER_2), world.tick(), OrderStatus.NOT_STARTED)
+    order.pull_events()
+    note = new_comment(
+        actor=world.actor(PARTNER),
+        order=order,
+        now=world.tick(),
+        body="?",
+        visibility=CommentVisibility.SHARED,
+        files=[],
+    )
+    got = told(note.pull_events(), order, circle(world, lists=False))
+    assert got == {email(PROVIDER_2): "comment_added"}
+
+
+def test_a_follow_up_goes_to_its_addresses_and_to_the_other_side() -> None:
+    world = make_world()
+    _, order = flat_fee_approved(world)
+    message = new_follow_up(
+        actor=world.actor(PROVIDER),
+        order=order,
+        now=world.tick(),
+        to=["Client@Customer.example", email(PROVIDER)],
+        subject="  Your\nwebinar  ",
+        body="Dates attached",
+        visibility=CommentVisibility.SHARED,
+        files=[],
+        colleagues=set(),
+    )
+    event = message.events[0]
+    assert event.after["message"] == {"to": ["client@customer.example", email(PROVIDER)], "subject": "Your webinar"}
+    planned = {p.recipient: p for p in plan_notifications(event, order, circle(world))}
+    assert {k: p.template for k, p in planned.items()} == {
+        "client@customer.example": Template.FOLLOW_UP,
+        email(PROVIDER): Template.FOLLOW_UP,  # the author asked for a copy
+        email(PARTNER): Template.FOLLOW_UP,
+        PARTNER_LIST: Template.FOLLOW_UP,
+    }
+    # the addresses the provider chose are in its own log, not the partner's
+    assert planned["client@customer.example"].audience == Audience(org_id=world.org_id(PROVIDER))
+
+
+def test_an_internal_follow_up_goes_to_colleagues_only() -> None:
+    world = make_world()
+    _, order = flat_fee_approved(world)
+    with pytest.raises(InvalidInput) as refused:
+        new_follow_up(
+            actor=world.actor(PARTNER),
+            order=order,
+            now=world.tick(),
+            to=[email(PARTNER_2), "someone@outside.example"],
+            subject="Internal",
+            body="b",
+            visibility=CommentVisibility.INTERNAL,
+            files=[],
+            colleagues={email(PARTNER_2)},
+        )
+    assert refused.value.field == "to"
+
+
+@pytest.mark.parametrize(
+    ("to", "subject", "field"),
+    [
+        ([], "s", "to"),
+        (["not-an-address"], "s", "to.0"),
+        ([f"a{i}@x.example" for i in range(21)], "s", "to"),
+        (["a@x.example"], "", "subject"),
+        (["a@x.example"], "x" * 201, "subject"),
+    ],
+)
+def test_follow_up_input_is_checked(to: list[str], subject: str, field: str) -> None:
+    world = make_world()
+    _, order = flat_fee_approved(world)
+    with pytest.raises(InvalidInput) as refused:
+        new_follow_up(
+            actor=world.actor(PARTNER),
+            order=order,
+            now=world.tick(),
+            to=to,
+            subject=subject,
+            body="b",
+            visibility=CommentVisibility.SHARED,
+            files=[],
+            colleagues=set(),
+        )
+    assert refused.value.field == field
+
+
+# ---- recipient lists --------------------------------------------------------------------------
+
+
+def test_each_side_edits_and_sees_only_its_own_list() -> None:
+    world = make_world()
+    _, order = flat_fee_approved(world)
+    provider_list = RecipientList(order.id, RecipientSide.PROVIDER)
+    with pytest.raises(PermissionDenied):
+        provider_list.replace(world.actor(PARTNER), order, ["a@x.example"], world.tick())
+    with pytest.raises(PermissionDenied):
+        provider_list.replace(world.actor(VENDOR), order, ["a@x.example"], world.tick())
+    provider_list.replace(world.actor(PROVIDER), order, ["B@x.example", "b@x.example", "c@x.example"], world.tick())
+    assert provider_list.emails == ("b@x.example", "c@x.example")
+    [event] = provider_list.pull_events()
+    assert (event.kind, event.audience) == (EventKind.FIELDS_UPDATED, Audience(org_id=world.org_id(PROVIDER)))
+    assert event.after == {"provider_notification_emails": ["b@x.example", "c@x.example"]}
+
+    partner_list = RecipientList(order.id, RecipientSide.PARTNER)
+    with pytest.raises(PermissionDenied):
+        partner_list.replace(world.actor(PROVIDER), order, ["a@x.example"], world.tick())
+    partner_list.replace(world.actor(VENDOR), order, ["a@x.example"], world.tick())
+    [event] = partner_list.pull_events()
+    assert event.audience == Audience(org_id=order.partner_id, buyer_side=True)
+
+    settings = NotificationSettings(
+        order.id,
+        {RecipientSide.PROVIDER: provider_list.emails, RecipientSide.PARTNER: partner_list.emails},
+        frozenset({world.users[PARTNER_2].id, world.users[PROVIDER_2].id}),
+    )
+    owners = {world.users[PARTNER_2].id: world.org_id(PARTNER), world.users[PROVIDER_2].id: world.org_id(PROVIDER)}
+    as_partner = settings_visible_to(world.actor(PARTNER), order, settings, owners)
+    assert (as_partner.provider_emails, as_partner.partner_emails) == (None, ("a@x.example",))
+    assert as_partner.watcher_ids == (world.users[PARTNER_2].id,)  # never the other side's watchers
+    as_provider = settings_visible_to(world.actor(PROVIDER_2), order, settings, owners)
+    assert (as_provider.provider_emails, as_provider.partner_emails) == (("b@x.example", "c@x.example"), None)
+    assert as_provider.watching is True
+
+
+def test_an_unchanged_list_records_nothing() -> None:
+    world = make_world()
+    _, order = flat_fee_approved(world)
+    partner_list = RecipientList(order.id, RecipientSide.PARTNER, ("a@x.example",))
+    partner_list.replace(world.actor(PARTNER), order, [" A@x.example "], world.tick())
+    assert partner_list.pull_events() == []
+
+
+# ---- the delivery log's visibility ------------------------------------------------------------------
+
+
+def delivery(order: Order, audience: Audience, event_audience: Audience = EVERYONE) -> Delivery:
+    event_id = uuid4()
+    return Delivery(
+        id=delivery_id(event_id, "x@y.example"),
+        event_id=event_id,
+        order_id=order.id,
+        recipient="x@y.example",
+        template=Template.COMMENT_ADDED,
+        status=DeliveryStatus.SENT,
+        attempts=1,
+        created_at=order.created_at,
+        audience=audience,
+        event_audience=event_audience,
+        event_kind=EventKind.COMMENT_ADDED,
+    )
+
+
+def test_the_log_shows_each_organisation_its_own_deliveries() -> None:
+    world = make_world()
+    _, order = flat_fee_approved(world)
+    partner, provider = world.org_id(PARTNER), world.org_id(PROVIDER)
+    to_provider_list = delivery(order, Audience(org_id=provider))
+    to_partner = delivery(order, Audience(org_id=partner, buyer_side=True))
+    internal_to_partner = delivery(order, Audience(org_id=partner, buyer_side=True), Audience(org_id=partner))
+    seen = {
+        who: [
+            name
+            for name, d in (("provider", to_provider_list), ("partner", to_partner), ("internal", internal_to_partner))
+            if delivery_visible_to(world.actor(who), order, d)
+        ]
+        for who in (PARTNER, PROVIDER, VENDOR, OTHER_PARTNER, OTHER_PROVIDER)
+    }
+    assert seen == {
+        PARTNER: ["partner", "internal"],
+        PROVIDER: ["provider"],
+        VENDOR: ["partner"],  # not the provider's own list, not the partner's internal mail
+        OTHER_PARTNER: [],
+        OTHER_PROVIDER: [],
+    }
+
+
+# ---- delivery ids and order links ----------------------------------------------------------------
+
+
+def test_a_delivery_id_is_the_same_for_the_same_event_and_address() -> None:
+    event = uuid4()
+    assert delivery_id(event, "A@x.example ") == delivery_id(event, "a@x.example")
+    assert delivery_id(event, "a@x.example") != delivery_id(event, "b@x.example")
+    assert delivery_id(event, "a@x.example") != delivery_id(uuid4(), "a@x.example")
+
+
+def test_an_order_link_verifies_until_it_expires() -> None:
+    world = make_world()
+    order_id, secret = uuid4(), b"k" * 32
+    expires = world.now + timedelta(days=7)
+    token = sign_order_link(order_id, expires, secret)
+    assert verify_order_link(token, secret, world.now) == (order_id, expires.replace(microsecond=0))
+    with pytest.raises(InvalidInput, match="expired"):
+        verify_order_link(token, secret, expires)
+    with pytest.raises(InvalidInput, match="not valid"):
+        verify_order_link(token, b"another key", world.now)
+    payload, _, signature = token.rpartition(".")
+    forged = f"{uuid4().hex}.{payload.split('.')[1]}.{signature}"
+    for bad in (forged, token[:-2], "", "a.b.c", token + "x", token.replace(".", "", 1)):
+        with pytest.raises(InvalidInput):
+            verify_order_link(bad, secret, world.now)
+
+
+def test_an_order_link_goes_to_a_partner_user_for_a_draft() -> None:
+    world = make_world()
+    order = committed(flat_fee_draft(world))
+    orgs = {o.id: o for o in world.organisations.values()}
+    person = {who: Person.of(world.users[who], orgs[world.org_id(who)]) for who in (PARTNER_2, PROVIDER)}
+    link = new_order_link(
+        actor=world.actor(PARTNER),
+        order=order,
+        now=world.now,
+        recipient=person[PARTNER_2],
+        to=email(PARTNER_2).upper(),
+        subject="",
+        message="Please finish",
+    )
+    [event] = link.pull_events()
+    assert event.kind is EventKind.ORDER_LINK_SENT
+    assert event.audience == Audience(org_id=order.partner_id, buyer_side=True)
+    planned = plan_notifications(event, order, circle(world))
+    assert [(p.recipient, p.template) for p in planned] == [(email(PARTNER_2), Template.ORDER_LINK)]
+    with pytest.raises(InvalidInput):  # not the partner's user
+        new_order_link(
+            actor=world.actor(PARTNER),
+            order=order,
+            now=world.now,
+            recipient=person[PROVIDER],
+            to=email(PROVIDER),
+            subject="",
+            message="",
+        )
+    order.submit(world.actor(PARTNER), world.tick())
+    with pytest.raises(InvalidInput, match="DRAFT"):
+        new_order_link(
+            actor=world.actor(PARTNER),
+            order=order,
+            now=world.now,
+            recipient=person[PARTNER_2],
+            to=email(PARTNER_2),
+            subject="",
+            message="",
+        )
+
+
+def test_person_of_normalises_the_email() -> None:
+    world = make_world()
+    user = world.users[PARTNER]
+    user.email = " Partner@Example.TEST "
+    org: Organisation = world.organisations["partner"]
+    assert Person.of(user, org).email == "partner@example.test"
