@@ -421,7 +421,9 @@ async def test_internal_comments_and_provider_notes_never_reach_the_wrong_side(l
         status = (await client.next(op, within=WITHIN))["orderUpdated"]
         assert status["change"] == "STATUS"
         assert status["order"]["providerNotes"] is None
-        assert status["order"]["latestComment"] is None  # the internal comment is not "latest" for them
+        # the internal comment is never "latest" for them; events re-read the database when they are
+        # processed, so under load the shared comment sent right after may already be the latest
+        assert status["order"]["latestComment"] in (None, {"body": "Scheduled"})
         shared = (await client.next(op, within=WITHIN))["orderUpdated"]
         assert shared["change"] == "COMMENT"
         assert shared["comment"]["body"] == "Scheduled"
