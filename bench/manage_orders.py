@@ -25,24 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-QUERY = """
-query($first: Int!) {
-  orders(first: $first, sortBy: {field: SUBMITTED_AT, direction: DESC}) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges {
-      cursor
-      node {
-        id number name campaignName status submittedAt lastActivityAt estimatedCompletion
-        partner { id name }
-        provider { id name }
-        partnerContact { name email }
-        assignee { id name }
-        latestComment { body createdAt author { name } }
-      }
-    }
-  }
-}"""
+from tests.api.test_sql_count import MANAGE_ORDERS  # noqa: E402 - needs the repository on the path
+
+# The same document whose SQL statement count tests/api/test_sql_count.py pins.
+QUERY = MANAGE_ORDERS
 
 
 async def prepare(database_url: str, files: Path, orders: int) -> str:

@@ -7,6 +7,7 @@ On failure the tail of every process's log is printed with the test's output.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import time
 from collections.abc import AsyncIterator, Generator
@@ -68,3 +69,6 @@ async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         smtp.release()
         smtp.stop()
         redis.kill()
+        # Anything this test left for the garbage collector (an unclosed socket, say) is reported
+        # now, against this test, rather than at some later test's setup.
+        gc.collect()
