@@ -261,6 +261,8 @@ async def run_mode(mode: str, database_url: str, world: World, tmp: Path, args: 
         for n in args.subscribers:
             result = await run_config(label, a, b, world, n, args)
             print(f"{result.row()}  (warm-up events: {result.warmups})", flush=True)
+            if args.per_event:
+                print("    p50 per event (ms): " + " ".join(f"{v:.0f}" for v in result.event_p50), flush=True)
             results.append(result)
         return results
     finally:
@@ -288,6 +290,7 @@ async def main() -> None:
     parser.add_argument("--connect-concurrency", type=int, default=50, help="WebSocket handshakes at once")
     parser.add_argument("--postgres", default=os.environ.get("ORDERGRAPH_TEST_POSTGRES_URL", ""))
     parser.add_argument("--profile", type=Path, help="run the subscribers' server under pyinstrument, reports here")
+    parser.add_argument("--per-event", action="store_true", help="also print each event's p50")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs (their folder is printed)")
     args = parser.parse_args()
     args.subscribers = [int(n) for n in args.subscribers.split(",")]
