@@ -16,9 +16,16 @@ not pinned. The fleet is N graphql-transport-ws connections (`websockets`, opene
 --connect-concurrency at a time), one subscription each: partner users following their dashboard
 feed with the README's selection (orderUpdated: the order, the activity, the actor, the comment).
 
-One event = the partner renames an order (one HTTP mutation, a FIELDS change: no email). The
-latency of a delivery is the time from just before the mutation is sent to the moment its `next`
-message is read off that subscriber's socket. Warm-up events run until one reaches every
+One event = the partner renames an order (one HTTP mutation, a FIELDS change: no email). Each
+delivery's latency is measured, with one clock (CLOCK_MONOTONIC is shared by the processes), to the
+moment its `next` message is read off that subscriber's socket from two starts:
+
+- "from the mutation": just before the mutation is sent, so the write and its commit are included;
+- "from publish": redis mode only, the moment the hint reaches an observer of our own subscribed to
+  the partner's channel on the same Redis (the publish itself, to within a Redis round trip). On
+  memory:// nothing outside the process sees the publish; the mutation's own round trip (publishing
+  included, it happens before the answer) is printed as the bound.
+ Warm-up events run until one reaches every
 subscriber (the subscriptions are then in place); the measured events follow, one at a time,
 each waiting for all N deliveries (or --event-timeout). Prints p50/p99/max per configuration.
 
@@ -46,6 +53,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from redis.asyncio import Redis  # noqa: E402
+
+from domain.visibility import organisation_channel  # noqa: E402
 from tests.api.world import World  # noqa: E402
 from tests.live_client import LiveClient  # noqa: E402
 from tests.scaled.cluster import (  # noqa: E402
@@ -80,6 +90,8 @@ class Round:
 
     name: str = ""
     sent: float = 0.0
+    answered: float = 0.0
+    published: float | None = None
     latencies: list[float] = dataclasses.field(default_factory=list)
     others: int = 0
     errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -106,6 +118,12 @@ class Fleet:
         current.latencies.append(at - current.sent)
         if len(current.latencies) == current.expected:
             current.complete.set()
+
+    def published(self, at: float) -> None:
+        """The observer saw a hint: the first one after the round's mutation was sent is its publish."""
+        current = self.round
+        if current.published is None and current.sent and at >= current.sent:
+            current.published = at
 
     async def connect(self, url: str, tokens: list[str], n: int, concurrency: int) -> float:
         gate = asyncio.Semaphore(concurrency)
@@ -136,6 +154,7 @@ class Fleet:
         self.round = current
         current.sent = time.perf_counter()
         await api.gql(token, RENAME, id=order_id, name=name)
+        current.answered = time.perf_counter()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(current.complete.wait(), within)
         return current
@@ -158,21 +177,48 @@ class Result:
     warmups: int
     errors: int
     event_p50: list[float]  # per event, in order (ms): does it drift as the order's timeline grows?
+    after_publish: list[float]  # redis mode: each delivery's latency from the observed publish
+    mutation: list[float]  # per event: the mutation's own round trip (s)
 
     def row(self) -> str:
         rate = statistics.mean(self.subscribers / s for s in self.spread if s > 0) if self.spread else 0.0
+        published = (
+            f"{pct(self.after_publish, 0.5):.1f} | {pct(self.after_publish, 0.99):.1f}"
+            if self.after_publish
+            else "- | -"
+        )
         return (
             f"| {self.label} | {self.subscribers:,} | {self.events} | {pct(self.latencies, 0.5):.1f} "
             f"| {pct(self.latencies, 0.99):.1f} | {1000 * max(self.latencies or [float('nan')]):.1f} "
+            f"| {published} | {pct(self.mutation, 0.5):.1f} "
             f"| {self.missing} | {self.errors} | {rate:,.0f} | {self.connect_s:.1f} "
             f"| {self.event_p50[0]:.0f} -> {self.event_p50[-1]:.0f} |"
         )
 
 
 HEADER = (
-    "| configuration | subscribers | events | p50 ms | p99 ms | max ms | missing | errors "
-    "| deliveries/s | connect s | p50 first -> last event |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    "| configuration | subscribers | events | p50 ms | p99 ms | max ms | p50 from publish | p99 from publish "
+    "| mutation p50 ms | missing | errors | deliveries/s | connect s | p50 first -> last event |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
+
+
+async def observe(url: str, world: World, fleet: Fleet) -> asyncio.Task[None]:
+    """Stamp every hint published on the partner's channel as it reaches us (the subscribers' channel)."""
+    client = Redis.from_url(url)
+    pubsub = client.pubsub()
+    await pubsub.subscribe(organisation_channel(world.org_id("partner")))
+
+    async def listen() -> None:
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    fleet.published(time.perf_counter())
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            await client.aclose()
+
+    return asyncio.create_task(listen())
 
 
 def server(name: str, env: dict[str, str], logs: Path, profile: Path | None) -> Api:
@@ -196,11 +242,13 @@ async def run_config(
     world: World,
     n: int,
     args: argparse.Namespace,
+    redis_url: str | None,
 ) -> Result:
     # a new order each time: every event re-reads the order's whole timeline, which grows by one per event
     order_id = await flat_fee_order(mutations, world, f"Fan-out {label} {n}")
     fleet = Fleet()
     tokens = [world[m].token for m in SUBSCRIBERS]
+    observer = await observe(redis_url, world, fleet) if redis_url else None
     try:
         connect_s = await fleet.connect(subscribers.ws_url, tokens, n, args.connect_concurrency)
         # warm up until one event reaches every subscriber (their bus subscriptions are in place)
@@ -215,20 +263,42 @@ async def run_config(
         latencies: list[float] = []
         spread: list[float] = []
         event_p50: list[float] = []
+        after_publish: list[float] = []
+        mutation: list[float] = []
         missing = errors = 0
         for k in range(args.events):
             name = f"{label} {n} #{k}"
             got = await fleet.event(mutations, world["partner"].token, order_id, name, args.event_timeout)
             latencies += got.latencies
+            mutation.append(got.answered - got.sent)
+            if got.published is not None:
+                after_publish += [latency - (got.published - got.sent) for latency in got.latencies]
             missing += n - len(got.latencies)
             errors += len(got.errors)
             if got.latencies:
                 spread.append(max(got.latencies) - min(got.latencies))
                 event_p50.append(pct(got.latencies, 0.5))
             await asyncio.sleep(args.pause)
-        return Result(label, n, args.events, latencies, missing, spread, connect_s, warmups, errors, event_p50)
+        return Result(
+            label,
+            n,
+            args.events,
+            latencies,
+            missing,
+            spread,
+            connect_s,
+            warmups,
+            errors,
+            event_p50,
+            after_publish,
+            mutation,
+        )
     finally:
         await fleet.close(args.connect_concurrency)
+        if observer is not None:
+            observer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await observer
 
 
 async def run_mode(mode: str, database_url: str, world: World, tmp: Path, args: argparse.Namespace) -> list[Result]:
@@ -259,10 +329,13 @@ async def run_mode(mode: str, database_url: str, world: World, tmp: Path, args: 
         label = "memory://, one process" if mode == "memory" else "redis://, A -> B"
         results = []
         for n in args.subscribers:
-            result = await run_config(label, a, b, world, n, args)
+            result = await run_config(label, a, b, world, n, args, redis.url if redis is not None else None)
             print(f"{result.row()}  (warm-up events: {result.warmups})", flush=True)
             if args.per_event:
                 print("    p50 per event (ms): " + " ".join(f"{v:.0f}" for v in result.event_p50), flush=True)
+                print(
+                    "    mutation per event (ms): " + " ".join(f"{1000 * v:.0f}" for v in result.mutation), flush=True
+                )
             results.append(result)
         return results
     finally:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Final
 from uuid import UUID
 
 from domain.events import Audience
@@ -121,3 +122,19 @@ def event_channels(order: Order, audience: Audience) -> frozenset[str]:
     if provider is None and order.kind is OrderKind.QUOTED and order.status is OrderStatus.PENDING_QUOTES:
         channels.add(candidate_providers_channel(order.programme_id))
     return frozenset(channels)
+
+
+# ---- live updates: who an event is prepared as ---------------------------------------------
+#
+# What the read side shows depends on the reader's organisation, its kind, role and programme,
+# never on which of its users reads (the one exception, `Order.watching`, is marked personal in
+# the schema). So a live event is read once per audience, as nobody in particular, and the result
+# goes to every subscriber of that audience: it cannot carry one user's data to another.
+
+NOBODY: Final = UUID(int=0)
+"""The user id of a live audience: no user has it, so nothing personal is ever read as it."""
+
+
+def live_audience(actor: Actor) -> Actor:
+    """The reader of live events for every subscriber like `actor`: its organisation, kind, role, programme."""
+    return replace(actor, user_id=NOBODY)

@@ -234,7 +234,7 @@ def _serve(args: argparse.Namespace) -> int:
     label = "GraphiQL" if settings.graphiql else "GraphQL endpoint"
     print(f"{label}: http://{shown_host}:{port}{GRAPHQL_PATH}", flush=True)
     uvicorn.run(
-        "ordergraph.app:create_app",
+        "ordergraph.app:serve_app",
         factory=True,
         host=host,
         port=port,

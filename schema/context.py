@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from domain.queries import OrderQueries, Viewer, viewer_for
 
 if TYPE_CHECKING:
     from schema.loaders import Loaders
+
+
+_SPREAD = 0.2
+"""Re-checks fall due between 80% and 100% of `reauthenticate_every` after the previous one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +86,23 @@ class Context:
         self._loaders = None
 
     async def recheck(self) -> None:
-        """Fresh DataLoaders, and the token checked again when its last check is older than allowed."""
+        """Fresh DataLoaders, and the token checked again when its last check is older than allowed.
+
+        A context without a token (a live audience's) has nothing to check again.
+        """
         self._loaders = None
         live = self.live
-        if live is None or self.actor is None or time.monotonic() - self.authenticated_at < live.reauthenticate_every:
+        if live is None or self.actor is None or self.token is None:
+            return
+        if time.monotonic() - self.authenticated_at < live.reauthenticate_every:
             return
         self.actor, self.auth_error = await live.authenticate(self.token)
-        self.authenticated_at = time.monotonic()
+        self.mark_authenticated()
+
+    def mark_authenticated(self) -> None:
+        """Record a check of the token now; spread, so that connections opened together check again apart."""
+        every = self.live.reauthenticate_every if self.live is not None else 0.0
+        self.authenticated_at = time.monotonic() - random.uniform(0.0, _SPREAD) * every  # noqa: S311 (not a secret)
 
 
 class FreshOperation(SchemaExtension):

@@ -22,7 +22,8 @@ from typing import Any
 from uuid import UUID
 
 import strawberry
-from graphql import GraphQLError
+from graphql import BREAK, DocumentNode, GraphQLError, GraphQLSchema, TypeInfo, TypeInfoVisitor, Visitor, visit
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
@@ -40,6 +41,7 @@ from schema.types import ActivityEntry, Comment, Order, Quote, User
 log = logging.getLogger("ordergraph.live")
 
 LIVE_UPDATES_INTERRUPTED = "LIVE_UPDATES_INTERRUPTED"
+DEFINITION_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 
 
 # ---- the hint ------------------------------------------------------------------------------
@@ -346,6 +348,28 @@ async def _comments_added(context: Context, order_id: UUID, names: frozenset[str
             if found:
                 [built] = await build_comments(context, found, names)
                 yield built
+
+
+# ---- what a subscription's result depends on -------------------------------------------------
+
+
+def selects_personal_fields(schema: GraphQLSchema, document: DocumentNode) -> bool:
+    """True when `document` selects a field marked PERSONAL anywhere (its result depends on the user)."""
+    type_info = TypeInfo(schema)
+    found = False
+
+    class Finder(Visitor):
+        def enter_field(self, *_: object) -> object:
+            nonlocal found
+            field = type_info.get_field_def()
+            definition = field.extensions.get(DEFINITION_BACKREF) if field is not None else None
+            if definition is not None and definition.metadata.get("personal"):
+                found = True
+                return BREAK
+            return None
+
+    visit(document, TypeInfoVisitor(type_info, Finder()))
+    return found
 
 
 # ---- errors on streams -----------------------------------------------------------------------

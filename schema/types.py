@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import cast
+from types import MappingProxyType
+from typing import Final, cast
 from uuid import UUID
 
 import strawberry
@@ -31,6 +33,13 @@ from schema.enums import (
     Role,
 )
 from schema.ids import to_global_id
+
+PERSONAL: Final[Mapping[str, bool]] = MappingProxyType({"personal": True})
+"""Metadata of a field whose value depends on which user reads it, not only on the user's organisation.
+
+Live events are prepared once per audience (`domain.visibility.live_audience`); a subscription that
+selects a personal field is prepared for its own user instead (ordergraph.fanout).
+"""
 
 
 @strawberry.interface(description="An object with a global ID, fetchable with `node` and `nodes`.")
@@ -355,7 +364,9 @@ class Order(Node):
             partner_emails=list(shown.partner_emails) if shown.partner_emails is not None else None,
         )
 
-    @strawberry.field(description="True when you watch the order (orderWatch): you get its comments by email.")
+    @strawberry.field(
+        description="True when you watch the order (orderWatch): you get its comments by email.", metadata=PERSONAL
+    )
     async def watching(self, info: Info[Context, None]) -> bool:
         return (await info.context.loaders.notification_settings.load(self.domain.id)).watching
 

@@ -320,7 +320,7 @@ def test_serve_migrates_and_runs_uvicorn_with_the_factory(
     assert db_file.exists()
     assert "GraphiQL: http://localhost:8123/graphql" in out
     ((args, kwargs),) = calls
-    assert args == ("ordergraph.app:create_app",)
+    assert args == ("ordergraph.app:serve_app",)
     assert kwargs["factory"] is True
     assert (kwargs["host"], kwargs["port"]) == ("0.0.0.0", 8123)
     assert kwargs["ws_per_message_deflate"] is False

@@ -17,13 +17,14 @@ import itertools
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
+import sqlalchemy
 import uvicorn
 import websockets
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,9 +34,10 @@ from websockets.asyncio.client import ClientConnection
 import schema.live
 from adapters.security import Argon2PasswordHasher
 from ordergraph.app import Runtime, create_app
+from ordergraph.fanout import FanOut, FellBehind, Member, Shared
 from schema.ids import parse_global_id, to_global_id
 from tests.api.conftest import settings_for
-from tests.api.world import World, build_world
+from tests.api.world import World, add_colleague, build_world
 from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 
 PROTOCOL = "graphql-transport-ws"
@@ -115,6 +117,7 @@ class Live:
     world: World
     http: httpx.AsyncClient
     ws_url: str
+    fan_out: FanOut
     clients: list[GraphQLWS] = dataclasses.field(default_factory=list)
 
     async def gql(self, member: str, query: str, **variables: Any) -> dict[str, Any]:
@@ -231,7 +234,7 @@ async def served(app: Starlette) -> AsyncIterator[int]:
 async def live_on(app: Starlette, world: World) -> AsyncIterator[Live]:
     """A served app and its world, with an HTTP client; every WebSocket client is closed at the end."""
     async with served(app) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        live = Live(app.state.runtime, world, http, f"ws://127.0.0.1:{port}/graphql")
+        live = Live(app.state.runtime, world, http, f"ws://127.0.0.1:{port}/graphql", app.state.fan_out)
         try:
             yield live
         finally:
@@ -633,6 +636,136 @@ async def test_a_subscriber_that_falls_behind_is_ended_with_an_error(live: Live)
     again = await client.subscribe(ORDER_UPDATED)
     await client.nothing(again)
     await client.close()
+
+
+# ---- one reading per audience ------------------------------------------------------------
+
+
+WATCHING = """
+subscription { orderUpdated { order { id name watching } } }"""
+
+WATCH = """
+mutation($id: ID!) { orderWatch(input: {orderId: $id}) { order { watching } userErrors { message } } }"""
+
+
+@contextlib.contextmanager
+def counting(runtime: Runtime) -> Iterator[list[str]]:
+    """Every SQL statement the application's engine runs within the block."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = runtime.engine.sync_engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+async def quiet(engine: AsyncEngine, database_url: str, tmp_path: Path) -> AsyncIterator[Live]:
+    """`live` without the notification relay and workers: the only SQL after a change is its live reading."""
+    app = app_for(database_url, tmp_path / "files")
+    app.state.runtime.notifier = None
+    world = await build_world(app.state.runtime.ports)
+    async with live_on(app, world) as served_live:
+        yield served_live
+
+
+async def test_subscribers_of_one_audience_share_one_reading_of_each_event(quiet: Live) -> None:
+    # given the partner on two connections and a colleague with the same role, on one feed each
+    live = quiet
+    order_id = await flat_fee_order(live)
+    await add_colleague(live.runtime.ports, live.world, "partner_admin2", like="partner")
+    first = await live.client("partner")
+    feeds = {first: await first.subscribe(ORDER_UPDATED)}
+    await asyncio.sleep(0.1)
+    assert (live.fan_out.groups, live.fan_out.members) == (1, 1)
+    with counting(live.runtime) as alone:
+        await timed(live, first, feeds[first], "partner", RENAME, id=order_id, name="One subscriber")
+    for member in ("partner", "partner_admin2"):
+        client = await live.client(member)
+        feeds[client] = await client.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)
+    # then they are one group: the event is read and executed once, whoever and however many follow it
+    assert (live.fan_out.groups, live.fan_out.members) == (1, 3)
+    with counting(live.runtime) as together:
+        await live.gql("partner", RENAME, id=order_id, name="Three subscribers")
+        for client, op in feeds.items():
+            assert (await client.next(op, within=WITHIN))["orderUpdated"]["order"]["name"] == "Three subscribers"
+    assert len(together) == len(alone), (alone, together)
+    # and the group outlives its first member
+    await first.complete(feeds.pop(first))
+    await asyncio.sleep(0.1)
+    assert (live.fan_out.groups, live.fan_out.members) == (1, 2)
+    await live.gql("partner", RENAME, id=order_id, name="Two subscribers")
+    for client, op in feeds.items():
+        assert (await client.next(op, within=WITHIN))["orderUpdated"]["order"]["name"] == "Two subscribers"
+    # and ends with its last one
+    for client, op in feeds.items():
+        await client.complete(op)
+    await asyncio.sleep(0.1)
+    assert (live.fan_out.groups, live.fan_out.members) == (0, 0)
+
+
+async def test_other_organisations_roles_documents_and_variables_are_other_groups(live: Live) -> None:
+    order_id = await flat_fee_order(live)
+    subscriptions = [
+        ("partner", ORDER_UPDATED, {}),
+        ("partner", ORDER_UPDATED, {"id": order_id}),
+        ("partner", COMMENT_ADDED, {"orderId": order_id}),
+        ("partner_colleague", ORDER_UPDATED, {}),
+        ("partner2", ORDER_UPDATED, {}),
+        ("provider", ORDER_UPDATED, {}),
+        ("vendor", ORDER_UPDATED, {}),
+    ]
+    for member, query, variables in subscriptions:
+        await (await live.client(member)).subscribe(query, **variables)
+    await asyncio.sleep(0.1)
+    assert (live.fan_out.groups, live.fan_out.members) == (len(subscriptions), len(subscriptions))
+
+
+async def test_a_personal_field_is_read_for_each_user(live: Live) -> None:
+    # given two partner users of the same role, one of whom watches the order
+    order_id = await flat_fee_order(live)
+    await add_colleague(live.runtime.ports, live.world, "partner_admin2", like="partner")
+    await live.gql("partner", WATCH, id=order_id)
+    watcher, other = await live.client("partner"), await live.client("partner_admin2")
+    feeds = {watcher: await watcher.subscribe(WATCHING), other: await other.subscribe(WATCHING)}
+    await asyncio.sleep(0.1)
+    # when the order changes: then each learns whether it watches, not whether the other does
+    await live.gql("partner", RENAME, id=order_id, name="Watched")
+    seen = {c: (await c.next(op, within=WITHIN))["orderUpdated"]["order"]["watching"] for c, op in feeds.items()}
+    assert seen == {watcher: True, other: False}
+    assert live.fan_out.groups == 2
+
+
+async def test_queries_and_mutations_over_the_websocket_are_never_shared(live: Live) -> None:
+    order_id = await flat_fee_order(live)
+    client = await live.client("partner")
+    op = await client.subscribe(RENAME.replace("mutation(", "mutation Rename("), id=order_id, name="Over the socket")
+    data = await client.next(op)
+    assert data["orderUpdate"]["order"]["name"] == "Over the socket"
+    assert (await client.receive(op))["type"] == "complete"
+    assert live.fan_out.groups == 0
+
+
+async def test_a_member_that_falls_behind_ends_alone() -> None:
+    # given two members of one group, the first never reading
+    slow, fast = Member(limit=2), Member(limit=2)
+    shared = Shared(payload="{}", errors=[], initial=False, final=False)
+    for _ in range(3):
+        for member in (slow, fast):
+            member.offer(shared)
+        assert await anext(fast) is shared
+    # then the first ends with FellBehind, the second reads on
+    with pytest.raises(FellBehind):
+        await anext(slow)
+    fast.offer(shared)
+    fast.end()
+    assert [item async for item in fast] == [shared]
 
 
 def test_latencies_are_reported() -> None:

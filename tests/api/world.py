@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -88,3 +88,17 @@ async def build_world(ports: Ports, *, threshold: Decimal | None = Decimal("1000
             world.services[key] = service
         await uow.commit()
     return world
+
+
+async def add_colleague(ports: Ports, world: World, key: str, *, like: str) -> Member:
+    """Another user of `like`'s organisation with the same role (and a token of its own), as `key`."""
+    now = ports.clock.now()
+    template = world[like]
+    user = replace(template.user, id=uuid4(), email=f"{key}@example.com", name=key.replace("_", " ").title())
+    secret = new_token_secret()
+    async with ports.uow() as uow:
+        await uow.directory.add_user(user)
+        await uow.directory.add_token(AccessToken(token_digest(secret), user.id, now, now + timedelta(days=1)))
+        await uow.commit()
+    world.members[key] = Member(user, template.org, secret)
+    return world.members[key]

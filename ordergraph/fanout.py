@@ -1,0 +1,368 @@
+"""Live fan-out: every event is prepared once per group of like subscriptions and sent to each of them.
+
+A subscription over graphql-transport-ws joins the group of its key: the same document, operation
+and variables, read by the same audience (`domain.visibility.live_audience`: the organisation, its
+kind, role and programme, as nobody in particular; the user itself when the document selects a
+PERSONAL field). The group runs the subscription once, through the schema like any other, as its
+audience: one bus subscription, one re-read and one execution per event, serialised once. Each
+member gets the same text with its own operation id.
+
+Each member keeps what is its own: a bounded queue (a slow connection is ended, the others go on),
+the re-check of its token (revoked: the subscription ends with UNAUTHENTICATED; access changed: it
+ends and asks to subscribe again), and the protocol state of its operation. Queries and mutations
+over the WebSocket, and documents that do not parse, take Strawberry's own path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import strawberry
+from graphql import GraphQLError, OperationType, parse
+from graphql.utilities import get_operation_ast
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+from strawberry.utils.aio import aclosing
+
+from domain.identity import Actor
+from domain.visibility import live_audience
+from schema.context import Context
+from schema.errors import PublicError
+from schema.live import LIVE_UPDATES_INTERRUPTED, selects_personal_fields
+
+log = logging.getLogger("ordergraph.fanout")
+
+_COMPACT: Final = (",", ":")
+_MASKED: Final = PublicError("Unexpected error; it has been logged.", code="INTERNAL_SERVER_ERROR")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    """What makes two subscriptions receive the same messages."""
+
+    audience: Actor
+    query: str
+    operation_name: str | None
+    variables: str
+    """The variables as canonical JSON."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """One result of a group's stream, serialised once for all its members."""
+
+    payload: str
+    """The `next` message's payload as JSON text."""
+    errors: list[GraphQLError]
+    initial: bool
+    """A pre-execution error (validation, or refused at subscribe time): sent as `error`, nothing follows."""
+    final: bool
+    """No data, only errors: the stream ends after it."""
+
+    @classmethod
+    def of(cls, result: ExecutionResult) -> Shared:
+        """The shareable form of one streamed result."""
+        errors = list(result.errors or [])
+        payload: dict[str, Any] = {"data": result.data}
+        if errors:
+            payload["errors"] = [error.formatted for error in errors]
+        if result.extensions:
+            payload["extensions"] = result.extensions
+        initial = isinstance(result, PreExecutionError)
+        text = json.dumps(payload, separators=_COMPACT)
+        return cls(text, errors, initial, initial or (result.data is None and bool(errors)))
+
+
+def ending(error: GraphQLError) -> str:
+    """The payload of a `next` message that ends a subscription with `error`."""
+    return json.dumps({"data": None, "errors": [error.formatted]}, separators=_COMPACT)
+
+
+class FellBehind(Exception):
+    """More results waited for a member than its queue holds."""
+
+
+class Member:
+    """One subscription in a group: its own bounded queue of shared results."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._items: deque[Shared] = deque()
+        self._ready = asyncio.Event()
+        self._ended = False
+        self._behind = False
+
+    def offer(self, shared: Shared) -> None:
+        """Queue `shared`; past the limit, the member is behind and will end with an error."""
+        if self._behind or self._ended:
+            return
+        if len(self._items) >= self._limit:
+            self._behind = True
+            self._items.clear()
+        else:
+            self._items.append(shared)
+        self._ready.set()
+
+    def end(self) -> None:
+        """No more results: iteration stops once the queue is drained."""
+        self._ended = True
+        self._ready.set()
+
+    def __aiter__(self) -> Member:
+        return self
+
+    async def __anext__(self) -> Shared:
+        while True:
+            if self._behind:
+                raise FellBehind(f"more than {self._limit} live events waiting")
+            if self._items:
+                return self._items.popleft()
+            if self._ended:
+                raise StopAsyncIteration
+            self._ready.clear()
+            await self._ready.wait()
+
+
+@dataclass(eq=False)
+class _Group:
+    key: GroupKey
+    variables: dict[str, Any] | None
+    members: set[Member] = field(default_factory=set)
+    closed: bool = False
+    task: asyncio.Task[None] | None = None
+
+    def deliver(self, shared: Shared) -> None:
+        for member in self.members:
+            member.offer(shared)
+
+
+class FanOut:
+    """The live subscriptions of one process, grouped; built per application, shared by its connections."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        context_for: Callable[[Actor], Context],
+        *,
+        queue_size: int,
+        max_tokens: int,
+    ) -> None:
+        self._schema = schema
+        self._context_for = context_for
+        self._queue_size = queue_size
+        self._max_tokens = max_tokens
+        self._groups: dict[GroupKey, _Group] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._plans = functools.lru_cache(maxsize=256)(self._plan)
+
+    @property
+    def groups(self) -> int:
+        """How many groups are running."""
+        return len(self._groups)
+
+    @property
+    def members(self) -> int:
+        """How many subscriptions the groups serve."""
+        return sum(len(group.members) for group in self._groups.values())
+
+    def key(
+        self, query: str, variables: dict[str, Any] | None, operation_name: str | None, actor: Actor | None
+    ) -> GroupKey | None:
+        """The group of a subscription by `actor`; None for anything else (it takes Strawberry's own path)."""
+        if actor is None or not isinstance(query, str):
+            return None
+        personal = self._plans(query, operation_name)
+        if personal is None:
+            return None
+        try:
+            canonical = json.dumps(variables or {}, sort_keys=True, separators=_COMPACT)
+        except (TypeError, ValueError):
+            return None
+        return GroupKey(actor if personal else live_audience(actor), query, operation_name, canonical)
+
+    def _plan(self, query: str, operation_name: str | None) -> bool | None:
+        """For a subscription: whether it selects personal fields; None when it is not one (or not valid)."""
+        try:
+            document = parse(query, max_tokens=self._max_tokens)
+        except GraphQLError:
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
+            return None
+        return selects_personal_fields(self._schema._schema, document)
+
+    @contextlib.contextmanager
+    def join(self, key: GroupKey, variables: dict[str, Any] | None) -> Iterator[Member]:
+        """Membership of the group of `key` (started if none runs), for the duration of the context."""
+        group = self._groups.get(key)
+        if group is None or group.closed:
+            group = self._groups[key] = _Group(key, variables)
+            group.task = self._spawn(self._run(group))
+        member = Member(self._queue_size)
+        group.members.add(member)
+        try:
+            yield member
+        finally:
+            group.members.discard(member)
+            if not group.members and not group.closed:
+                self._retire(group)
+                assert group.task is not None
+                group.task.cancel()  # its stream closes: the bus subscriptions end
+
+    async def close(self) -> None:
+        """End every group (application shutdown)."""
+        for group in list(self._groups.values()):
+            self._retire(group)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run(self, group: _Group) -> None:
+        key = group.key
+        try:
+            stream = await self._schema.stream(
+                key.query,
+                variable_values=group.variables,
+                context_value=self._context_for(key.audience),
+                operation_name=key.operation_name,
+                allowed_operation_types=(StrawberryOperationType.SUBSCRIPTION,),
+            )
+            async with aclosing(stream):
+                async for result in stream:
+                    if not isinstance(result, ExecutionResult):  # @defer/@stream frames: not over this protocol
+                        group.deliver(Shared.of(ExecutionResult(data=None, errors=[_UNSUPPORTED])))
+                        break
+                    shared = Shared.of(result)
+                    if shared.final:
+                        self._retire(group)  # a subscription that joins from now on starts afresh
+                    group.deliver(shared)
+        except Exception:  # a bug: every member ends with the masked error, the process goes on
+            log.exception("live group %s failed", key.operation_name or "(anonymous)")
+            group.deliver(Shared.of(ExecutionResult(data=None, errors=[_MASKED])))
+        finally:
+            self._retire(group)
+            for member in group.members:
+                member.end()
+
+    def _retire(self, group: _Group) -> None:
+        group.closed = True
+        if self._groups.get(group.key) is group:
+            del self._groups[group.key]
+
+
+_UNSUPPORTED: Final = PublicError(
+    "Incremental delivery is not supported over graphql-transport-ws", code="GRAPHQL_VALIDATION_FAILED"
+)
+
+
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's ASGI WebSocket adapter that can also send text already serialised."""
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame."""
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
+class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with subscriptions served by the view's FanOut (its `fan_out` attribute)."""
+
+    _vetted: Actor | None = None
+    _vetted_audience: Actor | None = None
+
+    @property
+    def fan_out(self) -> FanOut:
+        """The application's fan-out."""
+        fan_out = getattr(self.view, "fan_out", None)
+        assert isinstance(fan_out, FanOut), "the view serving FanOutHandler needs a fan_out"
+        return fan_out
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """A subscription joins its group; any other operation runs as Strawberry runs it."""
+        context = self.context
+        key = self.fan_out.key(operation.query, operation.variables, operation.operation_name, context.actor)
+        if key is None:
+            await super().run_operation(operation)
+            return
+        try:
+            with self.fan_out.join(key, operation.variables) as member:
+                if not await self._relay(operation, key, member):
+                    return
+            await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
+        except WebSocketDisconnected:
+            return
+        except Exception as error:  # as Strawberry's own run_operation: logged, and the operation completes
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
+            self.operations.pop(operation.id, None)
+            raise
+
+    async def _relay(self, operation: Operation[Context, None], key: GroupKey, member: Member) -> bool:
+        """Send the member's results until the group ends (True) or the operation was refused (False)."""
+        try:
+            async for shared in member:
+                if shared.initial:
+                    await operation.send_initial_errors(shared.errors)
+                    return False
+                refusal = await self._refusal(key)
+                if refusal is not None:
+                    await self._send_next(operation, ending(refusal))
+                    break
+                await self._send_next(operation, shared.payload)
+        except FellBehind as exc:
+            error = PublicError(
+                f"Live updates were interrupted ({exc}); subscribe again and refetch what you show.",
+                code=LIVE_UPDATES_INTERRUPTED,
+            )
+            await self._send_next(operation, ending(error))
+        return True
+
+    async def _refusal(self, key: GroupKey) -> PublicError | None:
+        """Why this connection may no longer receive the group's results (its token re-checked when due)."""
+        context = self.context
+        await context.recheck()
+        actor = context.actor
+        if actor is None:
+            return PublicError(context.auth_error or "The access token is no longer valid.", code="UNAUTHENTICATED")
+        if actor is not self._vetted:  # a new actor only comes with a new check of the token
+            self._vetted, self._vetted_audience = actor, live_audience(actor)
+        if key.audience != self._vetted_audience and key.audience != actor:
+            return PublicError(
+                "Your access has changed; subscribe again and refetch what you show.", code=LIVE_UPDATES_INTERRUPTED
+            )
+        return None
+
+    async def _send_next(self, operation: Operation[Context, None], payload: str) -> None:
+        if operation.completed:
+            return
+        websocket = self.websocket
+        assert isinstance(websocket, TextWebSocketAdapter)
+        await websocket.send_text(f'{{"id":{json.dumps(operation.id)},"type":"next","payload":{payload}}}')
