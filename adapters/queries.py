@@ -245,6 +245,17 @@ class SqlOrderQueries:
             grouped.setdefault(row["order_id"], []).append(event_from_row(row))
         return [list(grouped.get(i, ())) for i in order_ids]
 
+    async def activity_by_id(self, viewer: Viewer, ids: Sequence[UUID]) -> list[OrderEvent | None]:
+        """Visible timeline entries by id (one statement), None where absent or not visible."""
+        if not ids:
+            return []
+        params = _viewer_params(viewer) | {"ids": _unique(ids)}
+        found = {
+            row["id"]: event_from_row(row)
+            for row in await self._all(_activity_by_id_statement(_viewer_shape(viewer)), params)
+        }
+        return [found.get(i) for i in ids]
+
     async def attachment(self, viewer: Viewer, attachment_id: UUID) -> Attachment | None:
         """One attachment, if the viewer may see its order and its comment."""
         params = _viewer_params(viewer) | {"attachment_id": attachment_id}
@@ -764,6 +775,16 @@ def _activity_statement(who: _ViewerShape) -> Select[Any]:
             _admits(a.c.audience_org_id, a.c.audience_buyer_side, who),
         )
         .order_by(a.c.occurred_at, a.c.seq, a.c.id)
+    )
+
+
+@cache
+def _activity_by_id_statement(who: _ViewerShape) -> Select[Any]:
+    a = order_activity
+    return (
+        select(a)
+        .join_from(a, orders, orders.c.id == a.c.order_id)
+        .where(a.c.id.in_(_ids()), _visible(orders, who), _admits(a.c.audience_org_id, a.c.audience_buyer_side, who))
     )
 
 

@@ -163,6 +163,10 @@ class OrderQueries(Protocol):
         """Visible timeline entries per order, oldest first."""
         ...
 
+    async def activity_by_id(self, viewer: Viewer, ids: Sequence[UUID]) -> list[OrderEvent | None]:
+        """Timeline entries by id, None where absent or not visible."""
+        ...
+
     async def attachment(self, viewer: Viewer, attachment_id: UUID) -> Attachment | None:
         """One attachment, if the viewer may see its comment."""
         ...

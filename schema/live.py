@@ -313,10 +313,8 @@ async def order_update(context: Context, hint: Hint, names: frozenset[str]) -> O
     """The update `hint` announces, as the context's actor may see it now; None when it may not."""
     await _recheck(context)
     loaders = context.loaders
-    order, entries = await asyncio.gather(loaders.order.load(hint.order_id), loaders.activity.load(hint.order_id))
-    entry_id = to_global_id("ActivityEntry", hint.event_id)
-    entry = next((e for e in entries if e.id == entry_id), None)
-    if order is None or entry is None or entry.kind is not hint.kind:
+    order, entry = await asyncio.gather(loaders.order.load(hint.order_id), loaders.activity_entry.load(hint.event_id))
+    if order is None or entry is None or entry.kind is not hint.kind or entry.order_id != order.id:
         return None
     [built] = await build_orders(context, [order], names)
     return OrderUpdate(

@@ -33,6 +33,7 @@ class Loaders:
         self.comments = DataLoader[UUID, list[dc.Comment]](load_fn=self._comments)
         self.quotes = DataLoader[UUID, list[Quote]](load_fn=self._quotes)
         self.activity = DataLoader[UUID, list[ActivityEntry]](load_fn=self._activity)
+        self.activity_entry = DataLoader[UUID, ActivityEntry | None](load_fn=self._activity_entries)
         self.deliveries = DataLoader[UUID, list[dn.Delivery]](load_fn=self._deliveries)
         self.notification_settings = DataLoader[UUID, dn.VisibleSettings](load_fn=self._notification_settings)
 
@@ -60,6 +61,10 @@ class Loaders:
     async def _activity(self, ids: Sequence[UUID]) -> list[list[ActivityEntry]]:
         rows = await self._q.activity_by_order(self._viewer, ids)
         return [[ActivityEntry.from_domain(e) for e in per_order] for per_order in rows]
+
+    async def _activity_entries(self, ids: Sequence[UUID]) -> list[ActivityEntry | None]:
+        rows = await self._q.activity_by_id(self._viewer, ids)
+        return [ActivityEntry.from_domain(e) if e is not None else None for e in rows]
 
     async def _deliveries(self, ids: Sequence[UUID]) -> list[list[dn.Delivery]]:
         # Filtered here, by the domain's rule, against each order as the viewer may see it.

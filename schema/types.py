@@ -200,6 +200,7 @@ class ActivityEntry:
     before: JSON = strawberry.field(description="Changed values before the change.")
     after: JSON = strawberry.field(description="Changed values after the change.")
     actor_id: strawberry.Private[UUID | None]
+    order_id: strawberry.Private[UUID]
 
     @strawberry.field(description="Who made the change (null for the system).")
     async def actor(self, info: Info[Context, None]) -> User | None:
@@ -217,6 +218,7 @@ class ActivityEntry:
             before=cast(JSON, event.before),
             after=cast(JSON, event.after),
             actor_id=event.actor_user_id,
+            order_id=event.order_id,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -12,6 +13,8 @@ from dramatiq import Broker
 
 from workers.delivery import DeliveryPolicy, RetryLater, Sender
 
+log = logging.getLogger("ordergraph.notifications")
+
 QUEUE: Final = "notifications"
 SEND_NOTIFICATION: Final = "send_notification"
 
@@ -20,13 +23,13 @@ SEND_NOTIFICATION: Final = "send_notification"
 class Actors:
     """The actors of one broker."""
 
-    send_notification: Any  # dramatiq.Actor[[str], str]
+    send_notification: Any  # dramatiq.Actor[[str], None]
 
 
 def declare_actors(broker: Broker, sender: Callable[[], Sender | None], policy: DeliveryPolicy) -> Actors:
     """Declare the actors on `broker`; `sender()` gives the process's Sender (None where none runs)."""
 
-    async def send_notification(delivery_id: str) -> str:
+    async def send_notification(delivery_id: str) -> None:
         """Send one notification (idempotent: a sent one is skipped)."""
         found = sender()
         if found is None:
@@ -36,7 +39,8 @@ def declare_actors(broker: Broker, sender: Callable[[], Sender | None], policy: 
         except RetryLater as exc:
             # Retried after exactly our backoff, without an error in the log.
             raise dramatiq.Retry(str(exc), delay=int(exc.delay.total_seconds() * 1000)) from exc
-        return outcome.value
+        # Logged, not returned: without a results backend Dramatiq warns of every returned value.
+        log.info("notification %s: %s", delivery_id, outcome.value)
 
     declare = dramatiq.actor(
         broker=broker,

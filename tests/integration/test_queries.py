@@ -771,6 +771,12 @@ async def test_sql_visibility_and_audiences_agree_with_the_domain(
                 (q for q in quotes[o.id] if admitted(o, q.audience)), key=lambda q: (q.created_at, q.id), reverse=True
             )
             assert ids(qs) == ids(want_quotes)
+        # one entry at a time (live updates read them so): the same rule, and nothing for an unknown id
+        every = [(o, e) for o in orders for e in events[o.id]]
+        by_id = await queries.activity_by_id(viewer, [*(e.id for _, e in every), uuid4()])
+        assert by_id[-1] is None
+        for (o, e), found in zip(every, by_id, strict=False):
+            assert (found.id if found else None) == (e.id if admitted(o, e.audience) else None)
 
 
 # ---- statements per request do not grow with the page ------------------------------------------
