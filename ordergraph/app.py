@@ -268,9 +268,14 @@ class GraphQLApp(GraphQL[Context, None]):
         return plain_ack
 
 
-async def health(_request: Request) -> Response:
-    """Liveness probe."""
-    return JSONResponse({"status": "ok"})
+async def health(request: Request) -> Response:
+    """Liveness probe (200 while the process serves), and whether live updates are flowing.
+
+    Losing the event bus does not fail the probe: queries and mutations still work, the bus reconnects
+    by itself, and restarting every API process during a Redis outage would only add to it.
+    """
+    runtime: Runtime = request.app.state.runtime
+    return JSONResponse({"status": "ok", "liveUpdates": "ok" if runtime.bus.healthy else "interrupted"})
 
 
 def serve_app() -> Starlette:

@@ -488,10 +488,14 @@ async def test_losing_the_event_bus_ends_subscriptions_with_an_error(live: Live)
     client = await live.client("partner")
     op = await client.subscribe(ORDER_UPDATED)
     await asyncio.sleep(0.1)
+    assert (await live.http.get("/healthz")).json() == {"status": "ok", "liveUpdates": "ok"}
     await live.runtime.bus.disconnect()
     ended = await client.receive(op, within=WITHIN)
     assert ended["payload"]["errors"][0]["extensions"]["code"] == "LIVE_UPDATES_INTERRUPTED", ended
     assert (await client.receive(op))["type"] == "complete"
+    # and the health check says so, without failing the process
+    health = await live.http.get("/healthz")
+    assert (health.status_code, health.json()) == (200, {"status": "ok", "liveUpdates": "interrupted"})
 
 
 async def test_the_legacy_graphql_ws_protocol_authenticates_the_same_way(live: Live) -> None:

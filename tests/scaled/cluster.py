@@ -319,6 +319,13 @@ class Api(Proc):
                 await asyncio.sleep(0.05)
         raise AssertionError(f"{self.name} did not answer /healthz within {within} s:\n{self.tail()}")
 
+    async def live_updates(self) -> str:
+        """What /healthz says of live updates: "ok" or "interrupted"."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as http:
+            health = (await http.get("/healthz")).json()
+        state: str = health["liveUpdates"]
+        return state
+
 
 class Worker(Proc):
     """`ordergraph worker`: the Dramatiq worker on ORDERGRAPH_BROKER_URL, plus the relay and the sweeper."""

@@ -175,6 +175,7 @@ async def test_a_redis_restart_ends_live_subscriptions_cleanly_and_new_ones_work
         ended[name] = f"{error.codes[0]} after {error.at - killed_pc:.2f} s"
     interrupted_within = time.monotonic() - killed_at
     assert interrupted_within < 5, interrupted_within
+    assert await b.live_updates() == "interrupted"  # said by the health check, which still answers 200
     await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - killed_at)))
     cluster.redis.start()
     restarted_at = time.monotonic()
@@ -196,6 +197,7 @@ async def test_a_redis_restart_ends_live_subscriptions_cleanly_and_new_ones_work
 
     recovered_in = await eventually(resubscribed, 20, "a new subscription receiving events after a restart", every=0.2)
     new_client, new_op = subscriptions["new"]
+    assert await b.live_updates() == "ok"
     sent = time.perf_counter()
     await follow_up(a, cluster.world, order_id, 2)
     comment = await new_client.receive(new_op, within=1)
