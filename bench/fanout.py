@@ -23,11 +23,14 @@ moment its `next` message is read off that subscriber's socket from two starts:
 - "from the mutation": just before the mutation is sent, so the write and its commit are included;
 - "from publish": redis mode only, the moment the hint reaches an observer of our own subscribed to
   the partner's channel on the same Redis (the publish itself, to within a Redis round trip). On
-  memory:// nothing outside the process sees the publish; the mutation's own round trip (publishing
-  included, it happens before the answer) is printed as the bound.
- Warm-up events run until one reaches every
-subscriber (the subscriptions are then in place); the measured events follow, one at a time,
-each waiting for all N deliveries (or --event-timeout). Prints p50/p99/max per configuration.
+  memory:// nothing outside the process sees the publish: "from the mutation" is the figure (an
+  upper bound), with the mutation's own round trip beside it (the publish happens before its answer).
+
+The subscribers are two partner users of different roles: two live audiences, so every event is
+read and executed twice, then sent to every socket (ordergraph/fanout.py). Warm-up events run until
+one reaches every subscriber (the subscriptions are then in place), at least --warm-up of them; the
+measured events follow, one at a time, each waiting for all N deliveries (or --event-timeout).
+Prints p50/p99/max per configuration.
 
 With --profile DIR, the subscribers' server (memory: the one; redis: B) runs under pyinstrument;
 its text report (whole process life, the measured events dominate) is written to DIR.
@@ -251,13 +254,14 @@ async def run_config(
     observer = await observe(redis_url, world, fleet) if redis_url else None
     try:
         connect_s = await fleet.connect(subscribers.ws_url, tokens, n, args.connect_concurrency)
-        # warm up until one event reaches every subscriber (their bus subscriptions are in place)
+        # warm up until an event reaches every subscriber (their bus subscriptions are in place), and for
+        # at least --warm-up events (the first readings fill the statement and plan caches)
         warmups = 0
         deadline = time.monotonic() + 60
         while True:
             warmups += 1
             got = await fleet.event(mutations, world["partner"].token, order_id, f"warm-up {n}-{warmups}", 10)
-            if len(got.latencies) == n or time.monotonic() > deadline:
+            if (len(got.latencies) == n and warmups >= args.warm_up) or time.monotonic() > deadline:
                 break
         await asyncio.sleep(1.0)
         latencies: list[float] = []
@@ -358,6 +362,7 @@ async def main() -> None:
     parser.add_argument("--subscribers", default="100,1000", help="comma-separated fleet sizes (default 100,1000)")
     parser.add_argument("--modes", default="memory,redis", help="memory, redis or both (default)")
     parser.add_argument("--events", type=int, default=20, help="measured events per configuration (default 20)")
+    parser.add_argument("--warm-up", type=int, default=3, help="events before measuring, at least (default 3)")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between events (default 0.2)")
     parser.add_argument("--event-timeout", type=float, default=20.0, help="seconds to wait for every delivery")
     parser.add_argument("--connect-concurrency", type=int, default=50, help="WebSocket handshakes at once")
