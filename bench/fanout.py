@@ -21,13 +21,11 @@ delivery's latency is measured, with one clock (CLOCK_MONOTONIC is shared by the
 moment its `next` message is read off that subscriber's socket from two starts:
 
 - "from the mutation": just before the mutation is sent, so the write and its commit are included;
-- "from publish": redis mode only, the moment the hint reaches an observer of our own subscribed to
-  the partner's channel on the same Redis (the publish itself, to within a Redis round trip). On
-  memory:// nothing outside the process sees the publish: "from the mutation" is the figure (an
-  upper bound), with the mutation's own round trip beside it (the publish happens before its answer).
+- "from publish": the moment the server that ran the mutation publishes the event's hint, as
+  bench/fanout_server.py (the real server, its hint publisher wrapped) prints it in its log.
 
-The subscribers are two partner users of different roles: two live audiences, so every event is
-read and executed twice, then sent to every socket (ordergraph/fanout.py). Warm-up events run until
+The subscribers are two partner users (of different roles): one live audience, so every event is
+read and executed once, then sent to every socket (ordergraph/fanout.py). Warm-up events run until
 one reaches every subscriber (the subscriptions are then in place), at least --warm-up of them; the
 measured events follow, one at a time, each waiting for all N deliveries (or --event-timeout).
 Prints p50/p99/max per configuration.
@@ -56,9 +54,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from redis.asyncio import Redis  # noqa: E402
+import uvloop  # noqa: E402
 
-from domain.visibility import organisation_channel  # noqa: E402
 from tests.api.world import World  # noqa: E402
 from tests.live_client import LiveClient  # noqa: E402
 from tests.scaled.cluster import (  # noqa: E402
@@ -122,12 +119,6 @@ class Fleet:
         if len(current.latencies) == current.expected:
             current.complete.set()
 
-    def published(self, at: float) -> None:
-        """The observer saw a hint: the first one after the round's mutation was sent is its publish."""
-        current = self.round
-        if current.published is None and current.sent and at >= current.sent:
-            current.published = at
-
     async def connect(self, url: str, tokens: list[str], n: int, concurrency: int) -> float:
         gate = asyncio.Semaphore(concurrency)
         started = time.perf_counter()
@@ -160,6 +151,8 @@ class Fleet:
         current.answered = time.perf_counter()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(current.complete.wait(), within)
+        stamps = [at for at in published_at(api) if at >= current.sent]
+        current.published = min(stamps) if stamps else None
         return current
 
 
@@ -182,6 +175,7 @@ class Result:
     event_p50: list[float]  # per event, in order (ms): does it drift as the order's timeline grows?
     after_publish: list[float]  # redis mode: each delivery's latency from the observed publish
     mutation: list[float]  # per event: the mutation's own round trip (s)
+    publish_p99: list[float]  # per event: p99 from publish (ms)
 
     def row(self) -> str:
         rate = statistics.mean(self.subscribers / s for s in self.spread if s > 0) if self.spread else 0.0
@@ -206,31 +200,28 @@ HEADER = (
 )
 
 
-async def observe(url: str, world: World, fleet: Fleet) -> asyncio.Task[None]:
-    """Stamp every hint published on the partner's channel as it reaches us (the subscribers' channel)."""
-    client = Redis.from_url(url)
-    pubsub = client.pubsub()
-    await pubsub.subscribe(organisation_channel(world.org_id("partner")))
+_READ: dict[Path, int] = {}
 
-    async def listen() -> None:
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    fleet.published(time.perf_counter())
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
-            await client.aclose()
 
-    return asyncio.create_task(listen())
+def published_at(api: Api) -> list[float]:
+    """The publish times the server printed (bench/fanout_server.py) since the previous call."""
+    with api.log_path.open("rb") as log:
+        log.seek(_READ.get(api.log_path, 0))
+        data = log.read()
+    whole = data[: data.rfind(b"\n") + 1]  # a line still being written waits for the next call
+    _READ[api.log_path] = _READ.get(api.log_path, 0) + len(whole)
+    return [float(line.split()[2]) for line in whole.splitlines() if line.startswith(b"PUBLISHED ")]
 
 
 def server(name: str, env: dict[str, str], logs: Path, profile: Path | None) -> Api:
     api = Api(name, env, logs)
-    argv = api.argv
+    # the real server, printing when it publishes each hint: `python -m ordergraph.cli ...` -> fanout_server.py
+    assert api.argv[1:3] == ["-m", "ordergraph.cli"], api.argv
+    argv = [api.argv[0], str(Path(__file__).with_name("fanout_server.py")), *api.argv[3:]]
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
         session = profile / f"{name}.pyisession"
-        # -m ordergraph.cli and its arguments follow pyinstrument's own options
+        # the script and its arguments follow pyinstrument's own options
         argv = [argv[0], "-m", "pyinstrument", "--renderer", "session", "-o", str(session), *argv[1:]]
     if shutil.which("taskset"):
         argv = ["taskset", "-c", str(SERVER_CPU), *argv]
@@ -245,13 +236,11 @@ async def run_config(
     world: World,
     n: int,
     args: argparse.Namespace,
-    redis_url: str | None,
 ) -> Result:
     # a new order each time: every event re-reads the order's whole timeline, which grows by one per event
     order_id = await flat_fee_order(mutations, world, f"Fan-out {label} {n}")
     fleet = Fleet()
     tokens = [world[m].token for m in SUBSCRIBERS]
-    observer = await observe(redis_url, world, fleet) if redis_url else None
     try:
         connect_s = await fleet.connect(subscribers.ws_url, tokens, n, args.connect_concurrency)
         # warm up until an event reaches every subscriber (their bus subscriptions are in place), and for
@@ -269,6 +258,7 @@ async def run_config(
         event_p50: list[float] = []
         after_publish: list[float] = []
         mutation: list[float] = []
+        publish_p99: list[float] = []
         missing = errors = 0
         for k in range(args.events):
             name = f"{label} {n} #{k}"
@@ -276,7 +266,9 @@ async def run_config(
             latencies += got.latencies
             mutation.append(got.answered - got.sent)
             if got.published is not None:
-                after_publish += [latency - (got.published - got.sent) for latency in got.latencies]
+                these = [latency - (got.published - got.sent) for latency in got.latencies]
+                after_publish += these
+                publish_p99.append(pct(these, 0.99))
             missing += n - len(got.latencies)
             errors += len(got.errors)
             if got.latencies:
@@ -296,13 +288,10 @@ async def run_config(
             event_p50,
             after_publish,
             mutation,
+            publish_p99,
         )
     finally:
         await fleet.close(args.connect_concurrency)
-        if observer is not None:
-            observer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await observer
 
 
 async def run_mode(mode: str, database_url: str, world: World, tmp: Path, args: argparse.Namespace) -> list[Result]:
@@ -333,7 +322,7 @@ async def run_mode(mode: str, database_url: str, world: World, tmp: Path, args: 
         label = "memory://, one process" if mode == "memory" else "redis://, A -> B"
         results = []
         for n in args.subscribers:
-            result = await run_config(label, a, b, world, n, args, redis.url if redis is not None else None)
+            result = await run_config(label, a, b, world, n, args)
             print(f"{result.row()}  (warm-up events: {result.warmups})", flush=True)
             if args.per_event:
                 print("    p50 per event (ms): " + " ".join(f"{v:.0f}" for v in result.event_p50), flush=True)
@@ -411,4 +400,5 @@ def render(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # The fleet on uvloop, as the servers (uvicorn picks it): the instrument should not be the bottleneck.
+    uvloop.run(main())

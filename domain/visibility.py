@@ -7,7 +7,7 @@ from typing import Final
 from uuid import UUID
 
 from domain.events import Audience
-from domain.identity import Actor, OrgKind
+from domain.identity import Actor, OrgKind, Role
 from domain.lifecycle import OrderKind, OrderStatus
 from domain.orders import Order
 
@@ -126,15 +126,16 @@ def event_channels(order: Order, audience: Audience) -> frozenset[str]:
 
 # ---- live updates: who an event is prepared as ---------------------------------------------
 #
-# What the read side shows depends on the reader's organisation, its kind, role and programme,
-# never on which of its users reads (the one exception, `Order.watching`, is marked personal in
-# the schema). So a live event is read once per audience, as nobody in particular, and the result
-# goes to every subscriber of that audience: it cannot carry one user's data to another.
+# What the read side shows depends on the reader's organisation, its kind and programme, never on
+# which of its users reads nor on their role (the one exception, `Order.watching`, is marked
+# personal in the schema). So a live event is read once per audience, as nobody in particular with
+# the least role, and the result goes to every subscriber of that audience: it cannot carry one
+# user's data to another, and whatever might one day depend on the role would show the least.
 
 NOBODY: Final = UUID(int=0)
 """The user id of a live audience: no user has it, so nothing personal is ever read as it."""
 
 
 def live_audience(actor: Actor) -> Actor:
-    """The reader of live events for every subscriber like `actor`: its organisation, kind, role, programme."""
-    return replace(actor, user_id=NOBODY)
+    """The reader of live events for every subscriber like `actor`: its organisation, kind and programme."""
+    return replace(actor, user_id=NOBODY, role=Role.MEMBER)

@@ -2,8 +2,8 @@
 
 A subscription over graphql-transport-ws joins the group of its key: the same document, operation
 and variables, read by the same audience (`domain.visibility.live_audience`: the organisation, its
-kind, role and programme, as nobody in particular; the user itself when the document selects a
-PERSONAL field). The group runs the subscription once, through the schema like any other, as its
+kind and programme, as nobody in particular with the least role; the user itself when the document
+selects a PERSONAL field). The group runs the subscription once, through the schema like any other, as its
 audience: one bus subscription, one re-read and one execution per event, serialised once. Each
 member gets the same text with its own operation id.
 

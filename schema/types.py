@@ -35,7 +35,8 @@ from schema.enums import (
 from schema.ids import to_global_id
 
 PERSONAL: Final[Mapping[str, bool]] = MappingProxyType({"personal": True})
-"""Metadata of a field whose value depends on which user reads it, not only on the user's organisation.
+"""Metadata of a field whose value depends on which user reads it (or on the user's role), not only on its
+organisation.
 
 Live events are prepared once per audience (`domain.visibility.live_audience`); a subscription that
 selects a personal field is prepared for its own user instead (ordergraph.fanout).
