@@ -23,7 +23,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import strawberry
 from graphql import GraphQLError, OperationType, parse
@@ -49,6 +49,10 @@ from schema.live import LIVE_UPDATES_INTERRUPTED, selects_personal_fields
 log = logging.getLogger("ordergraph.fanout")
 
 _COMPACT: Final = (",", ":")
+_CLOSE_GRACE: Final = 2.0
+"""Seconds a group may take at shutdown to finish the event in hand."""
+_BLOCKED: Final = 0.005
+"""Seconds the group's task waits on one member's send before leaving it to the member's own task."""
 _MASKED: Final = PublicError("Unexpected error; it has been logged.", code="INTERNAL_SERVER_ERROR")
 
 
@@ -98,15 +102,60 @@ class FellBehind(Exception):
     """More results waited for a member than its queue holds."""
 
 
-class Member:
-    """One subscription in a group: its own bounded queue of shared results."""
+class Direct(Protocol):
+    """How the group's task may send to a member itself, sparing the member's task a wake-up."""
 
-    def __init__(self, limit: int) -> None:
+    def ready(self) -> bool:
+        """True when a result may go out now without anything the member's own task must do first."""
+        ...
+
+    async def send(self, payload: str) -> None:
+        """Send one result's payload to the member's socket."""
+        ...
+
+
+class Member:
+    """One subscription in a group: its own bounded queue of shared results, drained by its own task.
+
+    While the member is idle (nothing queued, nothing in its task's hands, nothing to check first),
+    the group's task sends to it directly: waking a thousand tasks costs as much again as the sends.
+    A send that would wait (the client does not read: the server's write buffer is full) is given up
+    within _BLOCKED and the result queued instead, so one slow client never holds up the others.
+    """
+
+    def __init__(self, limit: int, direct: Direct | None = None) -> None:
         self._limit = limit
+        self._direct = direct
         self._items: deque[Shared] = deque()
         self._ready = asyncio.Event()
         self._ended = False
         self._behind = False
+        self._busy = False  # its task holds a result it has not finished sending
+
+    async def deliver(self, shared: Shared) -> None:
+        """Send `shared` now when the member is idle; queue it for the member's task otherwise."""
+        direct = self._direct
+        if (
+            direct is None
+            or shared.initial
+            or self._items
+            or self._busy
+            or self._behind
+            or self._ended
+            or not direct.ready()
+        ):
+            self.offer(shared)
+            return
+        try:
+            async with asyncio.timeout(_BLOCKED):
+                await direct.send(shared.payload)
+        except TimeoutError:
+            # uvicorn suspends a send only before writing anything (waiting for its buffer to drain):
+            # nothing went out, so the member's task sends it, in order, once the client reads again.
+            self.offer(shared)
+        except Exception as exc:  # the connection is gone or closing: its handler ends the operation
+            log.debug("live result not sent directly, member ended: %r", exc)
+            self.end()
 
     def offer(self, shared: Shared) -> None:
         """Queue `shared`; past the limit, the member is behind and will end with an error."""
@@ -128,10 +177,12 @@ class Member:
         return self
 
     async def __anext__(self) -> Shared:
+        self._busy = False  # asking for the next one: the previous one is sent
         while True:
             if self._behind:
                 raise FellBehind(f"more than {self._limit} live events waiting")
             if self._items:
+                self._busy = True
                 return self._items.popleft()
             if self._ended:
                 raise StopAsyncIteration
@@ -143,13 +194,14 @@ class Member:
 class _Group:
     key: GroupKey
     variables: dict[str, Any] | None
+    context: Context
     members: set[Member] = field(default_factory=set)
     closed: bool = False
     task: asyncio.Task[None] | None = None
 
-    def deliver(self, shared: Shared) -> None:
-        for member in self.members:
-            member.offer(shared)
+    async def deliver(self, shared: Shared) -> None:
+        for member in list(self.members):  # a send that waits lets members come and go
+            await member.deliver(shared)
 
 
 class FanOut:
@@ -175,6 +227,11 @@ class FanOut:
     def groups(self) -> int:
         """How many groups are running."""
         return len(self._groups)
+
+    @property
+    def tasks(self) -> tuple[asyncio.Task[None], ...]:
+        """The groups' tasks, running or finishing."""
+        return tuple(self._tasks)
 
     @property
     def members(self) -> int:
@@ -208,13 +265,13 @@ class FanOut:
         return selects_personal_fields(self._schema._schema, document)
 
     @contextlib.contextmanager
-    def join(self, key: GroupKey, variables: dict[str, Any] | None) -> Iterator[Member]:
+    def join(self, key: GroupKey, variables: dict[str, Any] | None, direct: Direct | None = None) -> Iterator[Member]:
         """Membership of the group of `key` (started if none runs), for the duration of the context."""
         group = self._groups.get(key)
         if group is None or group.closed:
-            group = self._groups[key] = _Group(key, variables)
+            group = self._groups[key] = _Group(key, variables, self._context_for(key.audience))
             group.task = self._spawn(self._run(group))
-        member = Member(self._queue_size)
+        member = Member(self._queue_size, direct)
         group.members.add(member)
         try:
             yield member
@@ -222,17 +279,20 @@ class FanOut:
             group.members.discard(member)
             if not group.members and not group.closed:
                 self._retire(group)
-                assert group.task is not None
-                group.task.cancel()  # its stream closes: the bus subscriptions end
+                self._stop(group)
 
     async def close(self) -> None:
-        """End every group (application shutdown)."""
+        """End every group (application shutdown): between events, or cancelled after a grace period."""
         for group in list(self._groups.values()):
             self._retire(group)
+            self._stop(group)
         tasks = list(self._tasks)
-        for task in tasks:
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=_CLOSE_GRACE)
+        for task in pending:
             task.cancel()
-        for task in tasks:
+        for task in pending:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -248,31 +308,45 @@ class FanOut:
             stream = await self._schema.stream(
                 key.query,
                 variable_values=group.variables,
-                context_value=self._context_for(key.audience),
+                context_value=group.context,
                 operation_name=key.operation_name,
                 allowed_operation_types=(StrawberryOperationType.SUBSCRIPTION,),
             )
             async with aclosing(stream):
                 async for result in stream:
                     if not isinstance(result, ExecutionResult):  # @defer/@stream frames: not over this protocol
-                        group.deliver(Shared.of(ExecutionResult(data=None, errors=[_UNSUPPORTED])))
+                        _offer(group, Shared.of(ExecutionResult(data=None, errors=[_UNSUPPORTED])))
                         break
                     shared = Shared.of(result)
                     if shared.final:
                         self._retire(group)  # a subscription that joins from now on starts afresh
-                    group.deliver(shared)
+                    await group.deliver(shared)
+                    if group.context.stop_live:  # the last member left while the event was read
+                        break
         except Exception:  # a bug: every member ends with the masked error, the process goes on
             log.exception("live group %s failed", key.operation_name or "(anonymous)")
-            group.deliver(Shared.of(ExecutionResult(data=None, errors=[_MASKED])))
+            _offer(group, Shared.of(ExecutionResult(data=None, errors=[_MASKED])))
         finally:
             self._retire(group)
             for member in group.members:
                 member.end()
 
+    @staticmethod
+    def _stop(group: _Group) -> None:
+        """End the group's stream: now if it waits for a hint, else once the event in hand is delivered."""
+        group.context.stop_live = True
+        if group.context.awaiting_hint and group.task is not None:
+            group.task.cancel()  # its stream closes: the bus subscriptions end
+
     def _retire(self, group: _Group) -> None:
         group.closed = True
         if self._groups.get(group.key) is group:
             del self._groups[group.key]
+
+
+def _offer(group: _Group, shared: Shared) -> None:
+    for member in group.members:
+        member.offer(shared)
 
 
 _UNSUPPORTED: Final = PublicError(
@@ -311,9 +385,10 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if key is None:
             await super().run_operation(operation)
             return
+        direct = _DirectSend(self, operation)
         try:
-            with self.fan_out.join(key, operation.variables) as member:
-                if not await self._relay(operation, key, member):
+            with self.fan_out.join(key, operation.variables, direct) as member:
+                if not await self._relay(operation, key, member, direct):
                     return
             await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
         except WebSocketDisconnected:
@@ -325,17 +400,21 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self.operations.pop(operation.id, None)
             raise
 
-    async def _relay(self, operation: Operation[Context, None], key: GroupKey, member: Member) -> bool:
+    async def _relay(
+        self, operation: Operation[Context, None], key: GroupKey, member: Member, direct: _DirectSend
+    ) -> bool:
         """Send the member's results until the group ends (True) or the operation was refused (False)."""
         try:
             async for shared in member:
                 if shared.initial:
                     await operation.send_initial_errors(shared.errors)
                     return False
+                direct.entitled = None
                 refusal = await self._refusal(key)
                 if refusal is not None:
                     await self._send_next(operation, ending(refusal))
                     break
+                direct.entitled = self.context.actor  # the group may send directly while this actor stands
                 await self._send_next(operation, shared.payload)
         except FellBehind as exc:
             error = PublicError(
@@ -366,3 +445,31 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
         websocket = self.websocket
         assert isinstance(websocket, TextWebSocketAdapter)
         await websocket.send_text(f'{{"id":{json.dumps(operation.id)},"type":"next","payload":{payload}}}')
+
+
+class _DirectSend:
+    """The group's way to one operation's socket (see Member): only while nothing needs checking first."""
+
+    __slots__ = ("entitled", "handler", "operation")
+
+    def __init__(self, handler: FanOutHandler, operation: Operation[Context, None]) -> None:
+        self.handler = handler
+        self.operation = operation
+        self.entitled: Actor | None = None
+        """The actor last found entitled to the group's results by the operation's own task."""
+
+    def ready(self) -> bool:
+        """The operation is live, its connection's actor is the one found entitled, no token check is due."""
+        handler, operation = self.handler, self.operation
+        context = handler.context
+        return (
+            self.entitled is not None
+            and context.actor is self.entitled
+            and not operation.completed
+            and handler.operations.get(operation.id) is operation  # not completed by the client
+            and not context.recheck_due()
+        )
+
+    async def send(self, payload: str) -> None:
+        """Send one result."""
+        await self.handler._send_next(self.operation, payload)

@@ -56,6 +56,10 @@ class Context:
     """The `connection_init` payload of a WebSocket connection (set by Strawberry)."""
     authenticated_at: float = 0.0
     """When the actor was last checked against its token (time.monotonic), for live re-checks."""
+    awaiting_hint: bool = False
+    """A live subscription on this context is waiting for its next hint (nothing of an event in hand)."""
+    stop_live: bool = False
+    """Set to end this context's live subscriptions the next time they would wait for a hint."""
     _loaders: Loaders | None = field(default=None, repr=False)
 
     def require_actor(self) -> Actor:
@@ -92,12 +96,20 @@ class Context:
         """
         self._loaders = None
         live = self.live
-        if live is None or self.actor is None or self.token is None:
-            return
-        if time.monotonic() - self.authenticated_at < live.reauthenticate_every:
+        if live is None or not self.recheck_due():
             return
         self.actor, self.auth_error = await live.authenticate(self.token)
         self.mark_authenticated()
+
+    def recheck_due(self) -> bool:
+        """True when the next `recheck` would check the token again."""
+        live = self.live
+        return (
+            live is not None
+            and self.actor is not None
+            and self.token is not None
+            and time.monotonic() - self.authenticated_at >= live.reauthenticate_every
+        )
 
     def mark_authenticated(self) -> None:
         """Record a check of the token now; spread, so that connections opened together check again apart."""

@@ -146,6 +146,23 @@ async def _merged(queue: asyncio.Queue[Mapping[str, Any] | LiveUpdatesInterrupte
         yield item
 
 
+async def _marked(context: Context, hints: AsyncIterator[Hint]) -> AsyncIterator[Hint]:
+    """`hints`, with the context marked while it waits for one; ends instead of waiting once asked to stop.
+
+    So the owner of the context (ordergraph.fanout) can end a subscription between events rather than
+    cancel it half-way through one, which would leave graphql-core's coroutines for the event unawaited.
+    """
+    while not context.stop_live:
+        context.awaiting_hint = True
+        try:
+            hint = await anext(hints)
+        except StopAsyncIteration:
+            return
+        finally:
+            context.awaiting_hint = False
+        yield hint
+
+
 async def _decoded(messages: AsyncIterator[Mapping[str, Any]]) -> AsyncIterator[Hint]:
     async for message in messages:
         hint = Hint.from_message(message)
@@ -282,7 +299,7 @@ async def _hints(context: Context) -> AsyncIterator[AsyncIterator[Hint]]:
     actor, live = _live(context)
     try:
         async with hint_feed(live.bus, subscriber_channels(actor), live.queue_size) as hints:
-            yield hints
+            yield _marked(context, hints)
     except LiveUpdatesInterrupted as exc:
         raise PublicError(
             f"Live updates were interrupted ({exc}); subscribe again and refetch what you show.",

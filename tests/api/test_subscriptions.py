@@ -745,6 +745,36 @@ async def test_a_personal_field_is_read_for_each_user(live: Live) -> None:
     assert live.fan_out.groups == 2
 
 
+async def test_a_group_whose_last_member_leaves_mid_event_ends_after_it_not_in_it(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a group whose reading of an event takes a while
+    reading = asyncio.Event()
+    real_update = schema.live.order_update
+
+    async def slow(*args: Any) -> Any:
+        reading.set()
+        await asyncio.sleep(0.3)
+        return await real_update(*args)
+
+    monkeypatch.setattr(schema.live, "order_update", slow)
+    order_id = await flat_fee_order(live)
+    client = await live.client("partner")
+    op = await client.subscribe(ORDER_UPDATED)
+    await asyncio.sleep(0.1)
+    [task] = live.fan_out.tasks
+    # when its only member leaves while the event is being read
+    await live.gql("partner", RENAME, id=order_id, name="Read slowly")
+    await asyncio.wait_for(reading.wait(), WITHIN)
+    await client.complete(op)
+    # then the group finishes that event and ends by itself (a cancel half-way through an event would leave
+    # graphql-core's coroutines for it unawaited), and nothing reaches the member that left
+    await asyncio.wait_for(asyncio.shield(task), 2 * WITHIN)
+    assert not task.cancelled()
+    assert (live.fan_out.groups, live.fan_out.tasks) == (0, ())
+    await client.nothing(op)
+
+
 async def test_queries_and_mutations_over_the_websocket_are_never_shared(live: Live) -> None:
     order_id = await flat_fee_order(live)
     client = await live.client("partner")
@@ -769,6 +799,62 @@ async def test_a_member_that_falls_behind_ends_alone() -> None:
     fast.offer(shared)
     fast.end()
     assert [item async for item in fast] == [shared]
+
+
+class Socket:
+    """A member's way out for the Member tests: records what was sent; can refuse, or stall."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.ready_now = True
+        self.stalled = False
+
+    def ready(self) -> bool:
+        return self.ready_now
+
+    async def send(self, payload: str) -> None:
+        if self.stalled:
+            await asyncio.Event().wait()  # a client that does not read: the send never finishes
+        self.sent.append(payload)
+
+
+def shared(payload: str) -> Shared:
+    return Shared(payload=payload, errors=[], initial=False, final=False)
+
+
+async def test_an_idle_member_is_sent_to_by_the_group_and_a_busy_one_by_its_own_task() -> None:
+    socket = Socket()
+    member = Member(limit=4, direct=socket)
+    await member.deliver(shared("1"))
+    assert socket.sent == ["1"]  # idle: straight out
+    socket.ready_now = False  # e.g. its token is due for a check
+    await member.deliver(shared("2"))
+    socket.ready_now = True
+    await member.deliver(shared("3"))  # "2" waits in the queue: "3" must not overtake it
+    assert socket.sent == ["1"]
+    assert (await anext(member)).payload == "2"
+    await member.deliver(shared("4"))  # its task holds "2" (busy): queued behind it
+    assert [(await anext(member)).payload for _ in range(2)] == ["3", "4"]
+    member.end()
+    assert [s async for s in member] == []
+    await member.deliver(shared("5"))  # ended: nothing more
+    assert socket.sent == ["1"]
+
+
+async def test_a_member_whose_client_does_not_read_is_left_to_its_own_task() -> None:
+    # given a member whose sends stall, and another that reads
+    stalled, reading = Socket(), Socket()
+    stalled.stalled = True
+    slow, fast = Member(limit=4, direct=stalled), Member(limit=4, direct=reading)
+    # when the group delivers to both: then the stalled one costs a few milliseconds, not the others' events
+    started = time.perf_counter()
+    for member in (slow, fast):
+        await member.deliver(shared("1"))
+    assert time.perf_counter() - started < 1.0
+    assert reading.sent == ["1"]
+    # and the stalled member's result waits, unsent, for its own task
+    assert stalled.sent == []
+    assert (await anext(slow)).payload == "1"
 
 
 def test_latencies_are_reported() -> None:
