@@ -363,3 +363,33 @@ def test_console_script_runs(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("ordergraph: error: DATABASE_URL")
+
+
+SERVED_GC = """
+import asyncio, gc
+from ordergraph.app import FULL_COLLECTION_EVERY, serve_app
+
+async def main() -> None:
+    app = serve_app()
+    before = gc.get_threshold()
+    async with app.router.lifespan_context(app):
+        print(gc.get_freeze_count() > 0, before[2], gc.get_threshold()[2] == FULL_COLLECTION_EVERY)
+
+asyncio.run(main())
+"""
+
+
+def test_the_served_application_freezes_its_start_up_heap_and_collects_fully_less_often(tmp_path: Path) -> None:
+    # A process of its own: the test process's collector stays as it is.
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ORDERGRAPH_")},
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'og.db'}",
+        "ORDERGRAPH_FILES_DIR": str(tmp_path / "files"),
+    }
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "ordergraph.cli", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    served = subprocess.run([sys.executable, "-c", SERVED_GC], env=env, capture_output=True, text=True, timeout=120)
+    assert served.returncode == 0, served.stderr
+    assert served.stdout.split() == ["True", "10", "True"]  # frozen; CPython's 10 raised for serving
