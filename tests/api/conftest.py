@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.security import Argon2PasswordHasher
@@ -45,6 +47,22 @@ class Api:
     http: httpx.AsyncClient
     runtime: Runtime
     world: World
+
+
+@contextmanager
+def counting(runtime: Runtime) -> Iterator[list[str]]:
+    """Every SQL statement the application's engine runs within the block."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def settings_for(database_url: str, files: Path, **overrides: str) -> Settings:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
-
 from domain.commands import AssignOrder, CreateComment, CreateOrder, OrderCommand
 from domain.lifecycle import OrderKind
 from domain.services.comments import create_comment
 from domain.services.orders import approve_order, assign_order, create_order, submit_order
-from tests.api.conftest import Api
+from tests.api.conftest import Api, counting
 from tests.api.world import World
 
 MANAGE_ORDERS = """
@@ -55,22 +49,6 @@ async def seed_worked_orders(api: Api, world: World, count: int) -> None:
         await create_comment(ports, as_provider, CreateComment(order.id, f"Started on {index}"))
 
 
-@contextmanager
-def counting(api: Api) -> Iterator[list[str]]:
-    """Collect every SQL statement the application's engine runs."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = api.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 async def test_manage_orders_runs_the_same_sql_for_10_and_100_orders(api: Api) -> None:
     # given 100 orders with partner, provider, assignee and a latest comment each
     await seed_worked_orders(api, api.world, 100)
@@ -78,7 +56,7 @@ async def test_manage_orders_runs_the_same_sql_for_10_and_100_orders(api: Api) -
     counts = {}
     for size in (10, 100):
         # when the provider's Manage Orders asks for a page of that size
-        with counting(api) as statements:
+        with counting(api.runtime) as statements:
             data = await api.client(MANAGE_ORDERS, {"first": size}, token=token)
         edges = data["orders"]["edges"]
         assert len(edges) == size

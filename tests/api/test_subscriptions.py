@@ -17,14 +17,13 @@ import itertools
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-import sqlalchemy
 import uvicorn
 import websockets
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,7 +35,7 @@ from adapters.security import Argon2PasswordHasher
 from ordergraph.app import Runtime, create_app
 from ordergraph.fanout import FanOut, FellBehind, Member, Shared
 from schema.ids import parse_global_id, to_global_id
-from tests.api.conftest import settings_for
+from tests.api.conftest import counting, settings_for
 from tests.api.world import World, add_colleague, build_world
 from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 
@@ -650,22 +649,6 @@ subscription { orderUpdated { order { id name watching } } }"""
 
 WATCH = """
 mutation($id: ID!) { orderWatch(input: {orderId: $id}) { order { watching } userErrors { message } } }"""
-
-
-@contextlib.contextmanager
-def counting(runtime: Runtime) -> Iterator[list[str]]:
-    """Every SQL statement the application's engine runs within the block."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = runtime.engine.sync_engine
-    sqlalchemy.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sqlalchemy.event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
