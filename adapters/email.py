@@ -28,10 +28,9 @@ import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from adapters.notifications import EmailFacts
-from domain.comments import CommentVisibility
-from domain.events import EventKind
 from domain.notifications import Template as EmailTemplate
 from domain.notifications import sign_order_link
+from domain.orders import CommentVisibility, EventKind
 
 TEMPLATES_DIR: Final = Path(__file__).resolve().parent / "email_templates"
 MAX_ATTACHED_BYTES: Final = 20 * 1024 * 1024

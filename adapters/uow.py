@@ -12,12 +12,14 @@ from uuid import UUID
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters import mapping, tables
+from adapters.db import SqlTransaction
+from adapters.identity import SqlDirectory
 from adapters.notifications import SqlNotificationRepository
-from adapters.repositories import SqlCommentRepository, SqlDirectory, SqlOrderRepository, SqlTransaction
-from domain.events import OrderEvent
-from domain.orders import Order
-from domain.ports import CommentRepository, Directory, NotificationRepository, OrderRepository, UnitOfWork
+from adapters.orders import SqlCatalogue, SqlCommentRepository, SqlOrderRepository, order_mapping, order_tables
+from domain.common import UnitOfWork
+from domain.identity import Directory
+from domain.notifications import NotificationRepository
+from domain.orders import Catalogue, CommentRepository, Order, OrderEvent, OrderRepository
 
 log = logging.getLogger("ordergraph.uow")
 
@@ -39,6 +41,7 @@ class SqlUnitOfWork:
     orders: OrderRepository
     comments: CommentRepository
     directory: Directory
+    catalogue: Catalogue
     notifications: NotificationRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None) -> None:
@@ -57,6 +60,7 @@ class SqlUnitOfWork:
         self.orders = self._orders = SqlOrderRepository(self._tx)
         self.comments = self._comments = SqlCommentRepository(self._tx)
         self.directory = SqlDirectory(self._tx)
+        self.catalogue = SqlCatalogue(self._tx)
         self.notifications = self._notifications = SqlNotificationRepository(self._tx)
         return self
 
@@ -109,7 +113,7 @@ class SqlUnitOfWork:
     async def _write_events(self, tx: SqlTransaction, events: list[OrderEvent]) -> None:
         conn = await tx.for_write()
         # Each order's timeline is numbered in the order the domain recorded its events.
-        activity = tables.order_activity
+        activity = order_tables.order_activity
         order_ids = sorted({e.order_id for e in events})
         last_seq: dict[UUID, int] = {
             order_id: seq
@@ -124,9 +128,9 @@ class SqlUnitOfWork:
         rows = []
         for e in events:
             last_seq[e.order_id] = last_seq.get(e.order_id, -1) + 1
-            rows.append(mapping.activity_values(e, last_seq[e.order_id]))
+            rows.append(order_mapping.activity_values(e, last_seq[e.order_id]))
         await conn.execute(insert(activity), rows)
-        await conn.execute(insert(tables.outbox), [mapping.outbox_values(e) for e in events])
+        await conn.execute(insert(order_tables.outbox), [order_mapping.outbox_values(e) for e in events])
         newest: dict[UUID, datetime] = {}
         # Last activity is what every party sees: events with a restricted audience do not move it,
         # or the time of an internal comment or a provider note would leak to the other side.
@@ -135,11 +139,11 @@ class SqlUnitOfWork:
                 continue
             if e.order_id not in newest or e.occurred_at > newest[e.order_id]:
                 newest[e.order_id] = e.occurred_at
-        last = tables.orders.c.last_activity_at
+        last = order_tables.orders.c.last_activity_at
         for order_id, when in newest.items():
             await conn.execute(
-                update(tables.orders)
-                .where(tables.orders.c.id == order_id, or_(last.is_(None), last < when))
+                update(order_tables.orders)
+                .where(order_tables.orders.c.id == order_id, or_(last.is_(None), last < when))
                 .values(last_activity_at=when)
             )
 

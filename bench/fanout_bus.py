@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.eventbus import BroadcastEventBus  # noqa: E402
-from domain.ports import LiveUpdatesInterrupted  # noqa: E402
+from domain.common.ports import LiveUpdatesInterrupted  # noqa: E402
 
 
 class Server:

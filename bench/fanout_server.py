@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.events import OrderEvent
-from domain.orders import Order
+from domain.orders.events import OrderEvent
+from domain.orders.order import Order
 from ordergraph import hints
 from ordergraph.cli import main
 

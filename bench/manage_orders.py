@@ -33,9 +33,9 @@ QUERY = MANAGE_ORDERS
 
 async def prepare(database_url: str, files: Path, orders: int) -> str:
     """Migrate, load the demo data and return a vendor token (the vendor sees every order)."""
-    from adapters.migrate import upgrade_async
+    from adapters.migrations import upgrade_async
     from adapters.settings import Settings
-    from domain.services.identity import create_token
+    from domain.identity.services import create_token
     from ordergraph.app import build_runtime
     from ordergraph.demo import DEMO_PASSWORD, load_demo
 

@@ -15,8 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.settings import get_settings
-from domain.identity import Actor
-from domain.queries import OrderFilter, OrderSort, OrderSortField, PageRequest, SortDirection, viewer_for
+from domain.common.lists import PageRequest, SortDirection
+from domain.identity.model import Actor
+from domain.orders.queries import OrderFilter, OrderSort, OrderSortField, viewer_for
 from ordergraph.app import Runtime, bearer_token, build_runtime
 from resolvers._order_list import encode_cursor
 from schema.ids import to_global_id

@@ -32,24 +32,20 @@ from adapters.db import create_engine, session_factory
 from adapters.email import Links
 from adapters.eventbus import BroadcastEventBus
 from adapters.files import ContentTypeSniffer, LocalBlobStore
-from adapters.queries import SqlOrderQueries
+from adapters.queries import SqlQueries
 from adapters.secrets import signing_key
 from adapters.security import Argon2PasswordHasher, SystemClock
 from adapters.settings import Settings, get_settings
 from adapters.uow import sql_uow_factory
-from domain.errors import Unauthenticated
-from domain.events import OrderEvent
-from domain.identity import Actor
-from domain.orders import Order
-from domain.ports import Policy, Ports
-from domain.queries import Viewer, viewer_for
-from domain.services.identity import actor_for_token
+from domain.common import Policy, Ports, Unauthenticated
+from domain.identity import Actor, actor_for_token
+from domain.orders import Order, OrderEvent, Viewer, viewer_for
 from ordergraph.downloads import download_route
 from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
 from ordergraph.hints import HintPublisher
 from ordergraph.limits import BodySizeLimit, graphql_body_limit
 from schema import graphql_core_patch
-from schema.context import Context, LiveOptions
+from schema.context import AppPorts, Context, LiveOptions
 from schema.ids import to_global_id
 from schema.root import SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
@@ -66,8 +62,8 @@ class Runtime:
 
     settings: Settings
     engine: AsyncEngine
-    ports: Ports
-    queries: SqlOrderQueries
+    ports: AppPorts
+    queries: SqlQueries
     schema: strawberry.Schema
     bus: BroadcastEventBus
     hints: HintPublisher
@@ -141,7 +137,7 @@ def build_runtime(settings: Settings) -> Runtime:
             max_tokens=settings.max_tokens,
         )
     )
-    return Runtime(settings, engine, ports, SqlOrderQueries(engine), schema, bus, hints, notifier=notifier)
+    return Runtime(settings, engine, ports, SqlQueries(engine), schema, bus, hints, notifier=notifier)
 
 
 def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> NotifierConfig:

@@ -26,10 +26,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters import migrate, tables
+from adapters import migrations as migrate
 from adapters.db import create_engine
+from adapters.identity import identity_tables
 from adapters.settings import SETTINGS_DOC, Settings, get_settings
-from domain.errors import DomainError, Duplicate
+from domain.common import DomainError, Duplicate
 from domain.identity import Organisation, OrgKind, Programme, Role, User, normalise_email
 from ordergraph.app import GRAPHQL_PATH, build_runtime
 from ordergraph.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoLogin, DemoSummary, load_demo
@@ -304,7 +305,7 @@ async def _engine_of(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 async def _count_programmes(settings: Settings) -> int:
     async with _engine_of(settings) as engine, engine.connect() as conn:
-        return int((await conn.execute(select(func.count()).select_from(tables.programmes))).scalar_one())
+        return int((await conn.execute(select(func.count()).select_from(identity_tables.programmes))).scalar_one())
 
 
 async def _has_user(settings: Settings, email: str) -> bool:
@@ -325,7 +326,13 @@ async def _add_organisation(
         async with runtime.engine.connect() as conn:
             # The directory port finds programmes by id only; the name is the CLI's handle on them.
             programme_ids = list(
-                (await conn.execute(select(tables.programmes.c.id).where(tables.programmes.c.name == programme_name)))
+                (
+                    await conn.execute(
+                        select(identity_tables.programmes.c.id).where(
+                            identity_tables.programmes.c.name == programme_name
+                        )
+                    )
+                )
                 .scalars()
                 .all()
             )
@@ -349,7 +356,7 @@ async def _add_organisation(
 
 async def _check_new_organisation(conn: AsyncConnection, programme_id: UUID, kind: OrgKind, name: str) -> None:
     """One vendor per programme, and organisation names unique within it."""
-    orgs = tables.organisations
+    orgs = identity_tables.organisations
     rows = (await conn.execute(select(orgs.c.kind, orgs.c.name).where(orgs.c.programme_id == programme_id))).all()
     for row_kind, row_name in rows:
         if row_name.casefold() == name.casefold():

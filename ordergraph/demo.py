@@ -19,26 +19,42 @@ from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID, uuid4
 
-from domain.commands import (
+from domain.identity import Actor, Organisation, OrgKind, Programme, Role, User
+from domain.orders import (
     AssignOrder,
     ChangeOrderStatus,
+    CommentVisibility,
     CreateComment,
     CreateOrder,
     DecideQuote,
     DeclineQuote,
+    Line,
+    Order,
     OrderCommand,
+    OrderKind,
+    OrderStatus,
+    Priority,
     ReasonedOrderCommand,
+    Service,
     SubmitQuote,
     UpdateOrder,
+    Upload,
+    accept_quote,
+    approve_order,
+    archive_order,
+    assign_order,
+    cancel_order,
+    change_order_status,
+    create_comment,
+    create_order,
+    decline_quote,
+    reject_order,
+    reject_quote,
+    submit_order,
+    submit_quote,
+    update_order,
 )
-from domain.comments import CommentVisibility, Upload
-from domain.identity import Actor, Organisation, OrgKind, Programme, Role, User
-from domain.lifecycle import OrderKind, OrderStatus
-from domain.orders import Line, Order, Priority, Service
-from domain.ports import Ports
-from domain.services import comments as comment_services
-from domain.services import orders as order_services
-from domain.services import quotes as quote_services
+from schema.context import AppPorts
 
 DEMO_PASSWORD: Final = "ordergraph-demo"  # noqa: S105 - published on purpose: demo data only
 """The password of every demo user."""
@@ -500,7 +516,7 @@ class _Step:
 class _Loader:
     """Plans every order first (all random choices happen here), then runs the steps in time order."""
 
-    def __init__(self, ports: Ports, clock: DemoClock, rng: random.Random) -> None:
+    def __init__(self, ports: AppPorts, clock: DemoClock, rng: random.Random) -> None:
         self.ports = ports
         self.clock = clock
         self.rng = rng
@@ -531,7 +547,7 @@ class _Loader:
             for provider_name, offers in SERVICES.items():
                 for name, activity, price in offers:
                     service = Service(uuid4(), orgs[provider_name].org.id, name, activity, Decimal(price))
-                    await uow.directory.add_service(service)
+                    await uow.catalogue.add_service(service)
                     self.services.append((service, orgs[provider_name]))
             await uow.commit()
         by_kind = {kind: [o for o in orgs.values() if o.org.kind is kind] for kind in OrgKind}
@@ -597,7 +613,7 @@ class _Loader:
                 po_number=po_number,
                 po_not_required=not po_number,
             )
-            plan.order = await order_services.create_order(self.ports, buyer.actor, cmd)
+            plan.order = await create_order(self.ports, buyer.actor, cmd)
 
         plan.then(create)
         if rng.random() < 0.2:
@@ -617,7 +633,7 @@ class _Loader:
         if cancel_at == "draft":
             plan.then(self._cancel(plan, buyer, rng.choice(SAY["cancel"])))
             return self._finish(plan, goal, target, released=False, provider=None, end=end)
-        plan.then(self._simple(plan, buyer, order_services.submit_order))
+        plan.then(self._simple(plan, buyer, submit_order))
         self._maybe_comment(plan, 0.3, buyer, SAY["brief"], SHARED)
         self._maybe_comment(plan, 0.08, self._someone(self.vendor), SAY["vendor_internal"], INTERNAL)
 
@@ -638,7 +654,7 @@ class _Loader:
             if cancel_at == "rejected":
                 plan.then(self._reject(plan, vendor_user, rng.choice(SAY["vendor_reject"])))
                 return self._finish(plan, goal, target, released=False, provider=provider, end=end)
-            plan.then(self._simple(plan, vendor_user, order_services.approve_order))
+            plan.then(self._simple(plan, vendor_user, approve_order))
             self._maybe_comment(plan, 0.15, vendor_user, SAY["vendor_approved"], SHARED)
         if provider is None:
             raise RuntimeError("an approved order without a provider")
@@ -665,7 +681,7 @@ class _Loader:
             # "Sometimes a quote is not provided and the order is accepted and processed without it":
             # only a request addressed to one provider (an open one is awarded through a quote).
             self._maybe_comment(plan, 0.5, self._someone(named), SAY["question"], SHARED)
-            plan.then(self._simple(plan, self._someone(named), order_services.approve_order))
+            plan.then(self._simple(plan, self._someone(named), approve_order))
             return named, False
 
         winner: _Org | None = None
@@ -718,7 +734,7 @@ class _Loader:
             if cancel_at == "rejected":
                 plan.then(self._reject(plan, vendor_user, rng.choice(SAY["vendor_reject"])))
                 return winner, True
-            plan.then(self._simple(plan, vendor_user, order_services.approve_order))
+            plan.then(self._simple(plan, vendor_user, approve_order))
             self._maybe_comment(plan, 0.2, vendor_user, SAY["vendor_approved"], SHARED)
         return winner, False
 
@@ -806,7 +822,7 @@ class _Loader:
         if target is S.ARCHIVED:
             by_provider = provider is not None and released and self.rng.random() < (0.8 if goal is S.COMPLETE else 0.5)
             archiver = self._someone(provider) if by_provider and provider else self._someone(self.vendor)
-            plan.then(self._simple(plan, archiver, order_services.archive_order))
+            plan.then(self._simple(plan, archiver, archive_order))
         return self._schedule(plan, end)
 
     def _schedule(self, plan: _Plan, end: datetime) -> _Plan:
@@ -827,7 +843,7 @@ class _Loader:
     # ---- steps: each one service call as one user ----
 
     def _simple(
-        self, plan: _Plan, who: _Person, service: Callable[[Ports, Actor, OrderCommand], Awaitable[Order]]
+        self, plan: _Plan, who: _Person, service: Callable[[AppPorts, Actor, OrderCommand], Awaitable[Order]]
     ) -> Action:
         async def run() -> None:
             plan.order = await service(self.ports, who.actor, OrderCommand(plan.order_id))
@@ -837,35 +853,35 @@ class _Loader:
     def _cancel(self, plan: _Plan, who: _Person, reason: str) -> Action:
         async def run() -> None:
             cmd = ReasonedOrderCommand(plan.order_id, reason)
-            plan.order = await order_services.cancel_order(self.ports, who.actor, cmd)
+            plan.order = await cancel_order(self.ports, who.actor, cmd)
 
         return run
 
     def _reject(self, plan: _Plan, who: _Person, reason: str) -> Action:
         async def run() -> None:
             cmd = ReasonedOrderCommand(plan.order_id, reason)
-            plan.order = await order_services.reject_order(self.ports, who.actor, cmd)
+            plan.order = await reject_order(self.ports, who.actor, cmd)
 
         return run
 
     def _change(self, plan: _Plan, who: _Person, status: OrderStatus) -> Action:
         async def run() -> None:
             cmd = ChangeOrderStatus(plan.order_id, status)
-            plan.order = await order_services.change_order_status(self.ports, who.actor, cmd)
+            plan.order = await change_order_status(self.ports, who.actor, cmd)
 
         return run
 
     def _assign(self, plan: _Plan, who: _Person, assignee: _Person) -> Action:
         async def run() -> None:
             cmd = AssignOrder(plan.order_id, assignee.user.id)
-            plan.order = await order_services.assign_order(self.ports, who.actor, cmd)
+            plan.order = await assign_order(self.ports, who.actor, cmd)
 
         return run
 
     def _update(self, plan: _Plan, who: _Person, changes: Callable[[], dict[str, Any]]) -> Action:
         async def run() -> None:
             cmd = UpdateOrder(plan.order_id, changes())
-            plan.order = await order_services.update_order(self.ports, who.actor, cmd)
+            plan.order = await update_order(self.ports, who.actor, cmd)
 
         return run
 
@@ -883,7 +899,7 @@ class _Loader:
                 promised_completion=plan.requested + timedelta(days=promised_in),
                 message=message,
             )
-            plan.order, quote = await quote_services.submit_quote(self.ports, who.actor, cmd)
+            plan.order, quote = await submit_quote(self.ports, who.actor, cmd)
             plan.quote_ids[who.org.id] = quote.id
             self.quotes += 1
 
@@ -891,9 +907,7 @@ class _Loader:
 
     def _decline(self, plan: _Plan, who: _Person, message: str) -> Action:
         async def run() -> None:
-            plan.order, _ = await quote_services.decline_quote(
-                self.ports, who.actor, DeclineQuote(plan.order_id, message)
-            )
+            plan.order, _ = await decline_quote(self.ports, who.actor, DeclineQuote(plan.order_id, message))
             self.quotes += 1
 
         return run
@@ -901,14 +915,14 @@ class _Loader:
     def _accept_quote(self, plan: _Plan, who: _Person, provider: _Org) -> Action:
         async def run() -> None:
             cmd = DecideQuote(plan.quote_ids[provider.org.id])
-            plan.order, _ = await quote_services.accept_quote(self.ports, who.actor, cmd)
+            plan.order, _ = await accept_quote(self.ports, who.actor, cmd)
 
         return run
 
     def _reject_quote(self, plan: _Plan, who: _Person, provider: _Org, reason: str) -> Action:
         async def run() -> None:
             cmd = DecideQuote(plan.quote_ids[provider.org.id], reason=reason)
-            plan.order, _ = await quote_services.reject_quote(self.ports, who.actor, cmd)
+            plan.order, _ = await reject_quote(self.ports, who.actor, cmd)
 
         return run
 
@@ -920,7 +934,7 @@ class _Loader:
             if report is not None:
                 uploads = (Upload("lead-report.csv", report, self.ports.sniffer.detect(report)),)
             cmd = CreateComment(plan.order_id, body, visibility, uploads)
-            await comment_services.create_comment(self.ports, who.actor, cmd)
+            await create_comment(self.ports, who.actor, cmd)
             self.comments += 1
 
         return run
@@ -970,7 +984,7 @@ class _Loader:
         return ("\n".join(rows) + "\n").encode()
 
 
-async def load_demo(ports: Ports, *, orders: int = 200, seed: int = 7) -> DemoSummary:
+async def load_demo(ports: AppPorts, *, orders: int = 200, seed: int = 7) -> DemoSummary:
     """Create the demo programme with `orders` orders (every status once when at least 12), through the services.
 
     The orders' history spans the months before `ports.clock.now()`. Every demo user's

@@ -12,9 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain.comments import Attachment
-from domain.errors import Unauthenticated
-from domain.queries import Viewer
+from domain.common import Unauthenticated
+from domain.orders import Attachment, Viewer
 
 DOWNLOAD_PATH: Final = "/files/{attachment_id}"
 # Matches anything below /files/ (even with slashes), so every miss gets this endpoint's JSON 404

@@ -41,7 +41,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from strawberry.utils.aio import aclosing
 
 from domain.identity import Actor
-from domain.visibility import live_audience
+from domain.orders import live_audience
 from schema.context import Context
 from schema.errors import PublicError
 from schema.live import LIVE_UPDATES_INTERRUPTED, selects_personal_fields

@@ -6,10 +6,8 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from domain.events import OrderEvent
-from domain.orders import Order
-from domain.ports import EventBus
-from domain.visibility import event_channels
+from domain.common import EventBus
+from domain.orders import Order, OrderEvent, event_channels
 from schema.live import Hint
 
 log = logging.getLogger("ordergraph.hints")

@@ -8,7 +8,7 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.comments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_COMMENT
+from domain.orders import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_COMMENT
 
 MULTIPART_OVERHEAD_BYTES: Final = 1024 * 1024
 

@@ -16,8 +16,8 @@ from uuid import UUID
 import pytest
 
 from adapters.settings import get_settings
-from domain.lifecycle import OrderStatus
-from domain.services.identity import create_token
+from domain.identity.services import create_token
+from domain.orders.lifecycle import OrderStatus
 from ordergraph import cli
 from ordergraph.app import build_runtime
 from ordergraph.demo import DEMO_LOGINS, DEMO_PASSWORD

@@ -10,18 +10,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import tables
 from adapters.db import create_engine, session_factory
 from adapters.files import ContentTypeSniffer, LocalBlobStore
-from adapters.queries import SqlOrderQueries
+from adapters.identity import tables as identity_tables
+from adapters.orders import tables as order_tables
+from adapters.orders.queries import SqlOrderQueries
 from adapters.security import Argon2PasswordHasher
 from adapters.tables import metadata
 from adapters.uow import sql_uow_factory
-from domain.identity import Actor, OrgKind
-from domain.lifecycle import OrderStatus
-from domain.ports import Ports
-from domain.queries import OrderFilter, viewer_for
-from domain.services.identity import create_token
+from domain.common.ports import Ports
+from domain.identity.model import Actor, OrgKind
+from domain.identity.services import create_token
+from domain.orders.lifecycle import OrderStatus
+from domain.orders.queries import OrderFilter, viewer_for
 from ordergraph.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoSummary, load_demo
 
 NOW = datetime(2025, 6, 30, 16, 45, tzinfo=UTC)
@@ -55,23 +56,28 @@ async def test_demo_covers_every_status_with_real_history(engine: AsyncEngine, t
     assert all(summary.status_counts[s] >= 1 for s in OrderStatus), summary.status_counts
     assert all(n >= 1 for n in summary.kind_counts.values()), summary.kind_counts
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(tables.orders.c.status, func.count()).group_by(tables.orders.c.status))).all()
+        rows = (
+            await conn.execute(
+                select(order_tables.orders.c.status, func.count()).group_by(order_tables.orders.c.status)
+            )
+        ).all()
         assert {OrderStatus(status): n for status, n in rows} == summary.status_counts
 
         # quotes: several providers, accepted, declined, and more
-        quote_statuses = Counter((await conn.execute(select(tables.quotes.c.status))).scalars().all())
+        quote_statuses = Counter((await conn.execute(select(order_tables.quotes.c.status))).scalars().all())
         assert {"ACCEPTED", "DECLINED"} <= set(quote_statuses), quote_statuses
         assert sum(quote_statuses.values()) == summary.quotes
         quoting_providers = (
-            await conn.execute(select(func.count(func.distinct(tables.quotes.c.provider_id))))
+            await conn.execute(select(func.count(func.distinct(order_tables.quotes.c.provider_id))))
         ).scalar_one()
         assert quoting_providers == 2
 
         # comments: shared and internal, written by both sides
         comment_rows = (
             await conn.execute(
-                select(tables.comments.c.visibility, tables.organisations.c.kind).join(
-                    tables.organisations, tables.organisations.c.id == tables.comments.c.author_org_id
+                select(order_tables.comments.c.visibility, identity_tables.organisations.c.kind).join(
+                    identity_tables.organisations,
+                    identity_tables.organisations.c.id == order_tables.comments.c.author_org_id,
                 )
             )
         ).all()
@@ -80,7 +86,7 @@ async def test_demo_covers_every_status_with_real_history(engine: AsyncEngine, t
         assert {"PARTNER", "PROVIDER"} <= {k for _, k in comment_rows}
 
         # the provider's side of the work: assignees, notes, estimates
-        orders = tables.orders
+        orders = order_tables.orders
         worked = (
             await conn.execute(
                 select(func.count()).where(
@@ -92,8 +98,8 @@ async def test_demo_covers_every_status_with_real_history(engine: AsyncEngine, t
         assert (await conn.execute(select(func.count()).where(orders.c.provider_notes != ""))).scalar_one() > 0
 
         # every change left an activity row and an outbox row, in the past
-        activity = (await conn.execute(select(func.count()).select_from(tables.order_activity))).scalar_one()
-        outbox_rows = (await conn.execute(select(tables.outbox.c.topic, tables.outbox.c.created_at))).all()
+        activity = (await conn.execute(select(func.count()).select_from(order_tables.order_activity))).scalar_one()
+        outbox_rows = (await conn.execute(select(order_tables.outbox.c.topic, order_tables.outbox.c.created_at))).all()
         assert len(outbox_rows) == activity
         topics = Counter(topic for topic, _ in outbox_rows)
         assert topics["ORDER_CREATED"] == 40
@@ -128,7 +134,7 @@ async def load_into_new_sqlite(path: Path, *, orders: int, seed: int) -> tuple[D
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
         summary = await load_demo(ports_for(engine, path / "blobs"), orders=orders, seed=seed)
-        o = tables.orders
+        o = order_tables.orders
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(

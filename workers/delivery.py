@@ -45,8 +45,8 @@ from adapters.email import (
     email_context,
     file_name,
 )
+from domain.common import BlobStore, Clock
 from domain.notifications import Delivery, Template
-from domain.ports import BlobStore, Clock
 
 log = logging.getLogger("ordergraph.notifications")
 

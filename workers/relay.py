@@ -29,9 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters import notifications as store
 from adapters.db import for_writing
+from domain.common import Clock
 from domain.notifications import Circle, plan_notifications
 from domain.orders import Order
-from domain.ports import Clock
 
 log = logging.getLogger("ordergraph.relay")
 

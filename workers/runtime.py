@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db import create_engine
 from adapters.email import Links, Mailer, Renderer, SmtpMailer, mailer_for
-from domain.ports import BlobStore, Clock
+from domain.common import BlobStore, Clock
 from workers.actors import Actors, declare_actors
 from workers.broker import NAMESPACE, is_in_process, make_broker
 from workers.delivery import DeliveryPolicy, Sender

@@ -1,6 +1,6 @@
 """Alembic environment: async engines, the tables of adapters.tables, batch mode on SQLite.
 
-Run programmatically through adapters.migrate (which may hand over an open connection
+Run programmatically through adapters.migrations (which may hand over an open connection
 in `config.attributes["connection"]`), or with the alembic CLI and `-x url=...` /
 `sqlalchemy.url` / DATABASE_URL.
 """

@@ -20,7 +20,7 @@ from uuid import UUID
 
 import httpx
 
-from domain.lifecycle import Party
+from domain.orders.lifecycle import Party
 from schema.ids import parse_global_id, to_global_id
 from tests.api import documents as doc
 from tests.api.conftest import Api

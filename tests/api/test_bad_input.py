@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from adapters import tables
+from adapters.orders import tables as order_tables
 from ordergraph.app import create_app
 from schema.ids import to_global_id
 from tests.api import documents as doc
@@ -54,7 +54,13 @@ def raw_id(text: str) -> str:
 async def row_counts(api: Api) -> dict[str, int]:
     counts: dict[str, int] = {}
     async with api.runtime.engine.connect() as conn:
-        for table in (tables.orders, tables.quotes, tables.comments, tables.order_activity, tables.outbox):
+        for table in (
+            order_tables.orders,
+            order_tables.quotes,
+            order_tables.comments,
+            order_tables.order_activity,
+            order_tables.outbox,
+        ):
             counts[table.name] = (await conn.execute(select(func.count()).select_from(table))).scalar_one()
     return counts
 

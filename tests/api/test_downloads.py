@@ -22,10 +22,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.files import LocalBlobStore
-from domain.comments import Attachment
-from domain.errors import Unauthenticated
-from domain.identity import Actor, OrgKind, Role
-from domain.queries import Viewer, viewer_for
+from domain.common.errors import Unauthenticated
+from domain.identity.model import Actor, OrgKind, Role
+from domain.orders.comments import Attachment
+from domain.orders.queries import Viewer, viewer_for
 from ordergraph.downloads import MissingBlob, content_disposition, download_path, download_route
 from ordergraph.limits import BodySizeLimit, graphql_body_limit
 

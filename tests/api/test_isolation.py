@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters import tables
-from domain.lifecycle import Party
+from adapters.orders import tables as order_tables
+from domain.orders.lifecycle import Party
 from tests.api import documents as doc
 from tests.api.conftest import Api
 from tests.api.flows import (
@@ -172,10 +172,16 @@ async def database_rows(api: Api) -> dict[str, list[tuple[Any, ...]]]:
     """Every row the isolation matrix could touch, for a before/after comparison."""
     snapshot: dict[str, list[tuple[Any, ...]]] = {}
     async with api.runtime.engine.connect() as conn:
-        for table in (tables.orders, tables.quotes, tables.comments, tables.attachments, tables.order_activity):
+        for table in (
+            order_tables.orders,
+            order_tables.quotes,
+            order_tables.comments,
+            order_tables.attachments,
+            order_tables.order_activity,
+        ):
             rows = (await conn.execute(select(table))).all()
             snapshot[table.name] = sorted((tuple(str(v) for v in row) for row in rows), key=repr)
-        snapshot["outbox"] = [(len((await conn.execute(select(tables.outbox.c.id))).all()),)]
+        snapshot["outbox"] = [(len((await conn.execute(select(order_tables.outbox.c.id))).all()),)]
     blobs = api.runtime.settings.files_dir / "blobs"
     snapshot["blobs"] = sorted((str(p),) for p in blobs.rglob("*") if p.is_file()) if blobs.exists() else []
     return snapshot

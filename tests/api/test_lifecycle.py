@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from domain.lifecycle import Action, OrderKind, OrderStatus, Party, Transition, transitions_from
+from domain.orders.lifecycle import Action, OrderKind, OrderStatus, Party, Transition, transitions_from
 from tests.api import documents as doc
 from tests.api.conftest import Api
 from tests.api.flows import (

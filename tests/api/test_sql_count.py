@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from domain.commands import AssignOrder, CreateComment, CreateOrder, OrderCommand
-from domain.lifecycle import OrderKind
-from domain.services.comments import create_comment
-from domain.services.orders import approve_order, assign_order, create_order, submit_order
+from domain.orders.commands import AssignOrder, CreateComment, CreateOrder, OrderCommand
+from domain.orders.lifecycle import OrderKind
+from domain.orders.services.comments import create_comment
+from domain.orders.services.orders import approve_order, assign_order, create_order, submit_order
 from tests.api.conftest import Api, counting
 from tests.api.world import World
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from adapters import tables
+from adapters.orders import tables as order_tables
 from ordergraph.limits import graphql_body_limit
 from tests.api.conftest import Api
 from tests.api.flows import MEMBERS, OrderRef, comment, order_at, post_comment, read_order, settle_uploads
@@ -53,7 +53,12 @@ async def stored_rows(api: Api) -> dict[str, int]:
     """Row counts of everything a comment writes."""
     counts: dict[str, int] = {}
     async with api.runtime.engine.connect() as conn:
-        for table in (tables.comments, tables.attachments, tables.order_activity, tables.outbox):
+        for table in (
+            order_tables.comments,
+            order_tables.attachments,
+            order_tables.order_activity,
+            order_tables.outbox,
+        ):
             counts[table.name] = (await conn.execute(select(func.count()).select_from(table))).scalar_one()
     return counts
 

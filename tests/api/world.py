@@ -7,7 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from domain.identity import (
+from domain.common.ports import Ports
+from domain.identity.model import (
     AccessToken,
     Organisation,
     OrgKind,
@@ -17,8 +18,7 @@ from domain.identity import (
     new_token_secret,
     token_digest,
 )
-from domain.orders import Service
-from domain.ports import Ports
+from domain.orders.catalogue import Service
 
 PASSWORD = "correct horse battery staple"
 
@@ -84,7 +84,7 @@ async def build_world(ports: Ports, *, threshold: Decimal | None = Decimal("1000
             world.members[key] = Member(user, orgs[org_key], secret)
         for key, provider in (("webinar", "provider"), ("mailing", "provider2")):
             service = Service(uuid4(), orgs[provider].id, f"{key.title()} package", key.title(), Decimal("1500.00"))
-            await uow.directory.add_service(service)
+            await uow.catalogue.add_service(service)
             world.services[key] = service
         await uow.commit()
     return world

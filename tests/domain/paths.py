@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from domain.lifecycle import OrderStatus, Party
-from domain.orders import Order, Quote
+from domain.orders.lifecycle import OrderStatus, Party
+from domain.orders.order import Order
+from domain.orders.quotes import Quote
 from tests.domain.world import (
     OTHER_PROVIDER,
     PARTNER,

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.comments import (
+from domain.common.errors import FileTooLarge, FileTypeNotAllowed, InvalidInput, PermissionDenied
+from domain.orders.comments import (
     ALLOWED_CONTENT_TYPES,
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS_PER_COMMENT,
@@ -21,10 +22,9 @@ from domain.comments import (
     new_comment,
     safe_filename,
 )
-from domain.errors import FileTooLarge, FileTypeNotAllowed, InvalidInput, PermissionDenied
-from domain.events import EVERYONE, Audience, EventKind
-from domain.lifecycle import OrderStatus
-from domain.orders import Order
+from domain.orders.events import EVERYONE, Audience, EventKind
+from domain.orders.lifecycle import OrderStatus
+from domain.orders.order import Order
 from tests.domain.world import (
     FOREIGN_VENDOR,
     OTHER_PARTNER,

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from domain import lifecycle
-from domain.errors import DomainError, InvalidInput, InvalidTransition
-from domain.lifecycle import (
+from domain.common.errors import DomainError, InvalidInput, InvalidTransition
+from domain.orders import lifecycle
+from domain.orders.lifecycle import (
     CLOSED,
     TERMINAL,
     TRANSITIONS,
@@ -32,7 +32,8 @@ from domain.lifecycle import (
     find_transition,
     transitions_from,
 )
-from domain.orders import Order, QuoteStatus
+from domain.orders.order import Order
+from domain.orders.quotes import QuoteStatus
 from tests.domain.paths import PATHS, STATE_IDS, Path, State, call, state_at, walk
 from tests.domain.world import (
     ACTORS,

@@ -13,11 +13,11 @@ from uuid import uuid4
 
 import pytest
 
-from domain.events import EVERYONE, Audience
-from domain.identity import Role
-from domain.notifications import NotificationSettings, settings_visible_to
-from domain.queries import viewer_for
-from domain.visibility import NOBODY, live_audience, subscriber_channels
+from domain.identity.model import Role
+from domain.notifications.recipients import NotificationSettings, settings_visible_to
+from domain.orders.events import EVERYONE, Audience
+from domain.orders.queries import viewer_for
+from domain.orders.visibility import NOBODY, live_audience, subscriber_channels
 from tests.domain.paths import PATHS, STATE_IDS, state_at
 from tests.domain.world import FOREIGN_PROVIDER, PARTNER_2, PROVIDER_2, make_world
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.events import EVERYONE, Audience
-from domain.visibility import event_channels, subscriber_channels
+from domain.orders.events import EVERYONE, Audience
+from domain.orders.visibility import event_channels, subscriber_channels
 from tests.domain.paths import PATHS, STATE_IDS, state_at
 from tests.domain.world import FOREIGN_PROVIDER, PARTNER_2, PROVIDER_2, make_world
 

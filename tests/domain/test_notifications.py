@@ -9,30 +9,17 @@ from uuid import uuid4
 
 import pytest
 
-from domain.comments import CommentVisibility, new_comment
-from domain.errors import InvalidInput, PermissionDenied
-from domain.events import EVERYONE, Audience, EventKind, OrderEvent
-from domain.identity import Organisation
-from domain.lifecycle import OrderStatus
-from domain.notifications import (
-    Circle,
-    Delivery,
-    DeliveryStatus,
-    NotificationSettings,
-    Person,
-    RecipientList,
-    RecipientSide,
-    Template,
-    delivery_id,
-    delivery_visible_to,
-    new_follow_up,
-    new_order_link,
-    plan_notifications,
-    settings_visible_to,
-    sign_order_link,
-    verify_order_link,
-)
-from domain.orders import Order
+from domain.common.errors import InvalidInput, PermissionDenied
+from domain.identity.model import Organisation
+from domain.notifications.deliveries import Delivery, DeliveryStatus, Template, delivery_visible_to
+from domain.notifications.follow_ups import new_follow_up
+from domain.notifications.links import new_order_link, sign_order_link, verify_order_link
+from domain.notifications.planning import Circle, Person, delivery_id, plan_notifications
+from domain.notifications.recipients import NotificationSettings, RecipientList, RecipientSide, settings_visible_to
+from domain.orders.comments import CommentVisibility, new_comment
+from domain.orders.events import EVERYONE, Audience, EventKind, OrderEvent
+from domain.orders.lifecycle import OrderStatus
+from domain.orders.order import Order
 from tests.domain.world import (
     OTHER_PARTNER,
     OTHER_PROVIDER,

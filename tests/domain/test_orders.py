@@ -10,21 +10,13 @@ from uuid import uuid4
 
 import pytest
 
-from domain.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied, QuoteExpired
-from domain.events import EVERYONE, Audience, EventKind
-from domain.lifecycle import OrderKind, OrderStatus, Party
-from domain.orders import (
-    FIELD_EDITORS,
-    MAX_LINES,
-    UNSET,
-    Line,
-    Order,
-    Priority,
-    QuoteStatus,
-    Service,
-    new_order,
-    validate_lines,
-)
+from domain.common.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied, QuoteExpired
+from domain.orders.catalogue import Service
+from domain.orders.events import EVERYONE, Audience, EventKind
+from domain.orders.lifecycle import OrderKind, OrderStatus, Party
+from domain.orders.lines import MAX_LINES, Line, validate_lines
+from domain.orders.order import FIELD_EDITORS, UNSET, Order, Priority, new_order
+from domain.orders.quotes import QuoteStatus
 from tests.domain.world import (
     FOREIGN_PROVIDER,
     FOREIGN_VENDOR,

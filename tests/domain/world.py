@@ -11,9 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from domain.identity import Actor, Organisation, OrgKind, Programme, Role, User
-from domain.lifecycle import OrderKind
-from domain.orders import Line, Order, Quote, Service, new_order
+from domain.identity.model import Actor, Organisation, OrgKind, Programme, Role, User
+from domain.orders.catalogue import Service
+from domain.orders.lifecycle import OrderKind
+from domain.orders.lines import Line
+from domain.orders.order import Order, new_order
+from domain.orders.quotes import Quote
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """The time every world starts at."""

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db import session_factory
 from adapters.uow import SqlUnitOfWork, sql_uow_factory
-from domain.comments import Comment, CommentVisibility, Upload, new_comment
-from domain.identity import Actor, Organisation, OrgKind, Programme, Role, User
-from domain.lifecycle import OrderKind
-from domain.orders import Line, Order, Service, new_order
+from domain.identity.model import Actor, Organisation, OrgKind, Programme, Role, User
+from domain.orders.catalogue import Service
+from domain.orders.comments import Comment, CommentVisibility, Upload, new_comment
+from domain.orders.lifecycle import OrderKind
+from domain.orders.lines import Line
+from domain.orders.order import Order, new_order
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 """The seeds' clock starts here; tests add minutes to it."""
@@ -100,7 +102,7 @@ async def build_world(
             await uow.directory.add_organisation(m.org)
             await uow.directory.add_user(m.user)
         for service in world.services.values():
-            await uow.directory.add_service(service)
+            await uow.catalogue.add_service(service)
         await uow.commit()
     return world
 

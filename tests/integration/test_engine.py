@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import db
 from adapters.db import create_engine
-from adapters.tables import programmes
+from adapters.db import engine as db
+from adapters.identity.tables import programmes
 
 
 async def test_a_fresh_database_has_every_table_and_no_rows(engine: AsyncEngine) -> None:

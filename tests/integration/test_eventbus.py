@@ -24,7 +24,7 @@ from broadcaster import Broadcast
 from redis.asyncio import Redis
 
 from adapters.eventbus import TOO_SLOW, BroadcastEventBus, RedisPubSubBackend
-from domain.ports import LiveUpdatesInterrupted
+from domain.common.ports import LiveUpdatesInterrupted
 from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 
 SKIP_REDIS = (

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from adapters.files import BlobCorrupted, ContentTypeSniffer, LocalBlobStore
-from domain.comments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, Upload, check_upload
-from domain.errors import FileTooLarge, FileTypeNotAllowed
+from domain.common.errors import FileTooLarge, FileTypeNotAllowed
+from domain.orders.comments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, Upload, check_upload
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "files"
 

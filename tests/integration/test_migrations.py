@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from adapters.db import create_engine
-from adapters.migrate import MIGRATIONS_DIR, alembic_config, current, current_async, upgrade, upgrade_async
+from adapters.migrations import MIGRATIONS_DIR, alembic_config, current, current_async, upgrade, upgrade_async
 from adapters.tables import metadata
 
 

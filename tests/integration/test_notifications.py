@@ -20,18 +20,20 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import tables
 from adapters.email import FileMailer, Links, Mailer, Renderer, SmtpConfig, SmtpMailer
+from adapters.notifications import tables as notification_tables
+from adapters.orders import tables as order_tables
 from adapters.security import Argon2PasswordHasher
 from adapters.settings import Settings
-from domain.commands import CreateComment, CreateOrder, OrderCommand, SendMessage
-from domain.comments import CommentVisibility
-from domain.identity import Actor
-from domain.lifecycle import OrderKind
-from domain.ports import Ports
-from domain.services.comments import create_comment
-from domain.services.notifications import resend_notification, send_message, watch_order
-from domain.services.orders import approve_order, create_order, submit_order
+from domain.common.ports import Ports
+from domain.identity.model import Actor
+from domain.notifications.commands import SendMessage
+from domain.notifications.services import resend_notification, send_message, watch_order
+from domain.orders.commands import CreateComment, CreateOrder, OrderCommand
+from domain.orders.comments import CommentVisibility
+from domain.orders.lifecycle import OrderKind
+from domain.orders.services.comments import create_comment
+from domain.orders.services.orders import approve_order, create_order, submit_order
 from ordergraph.app import Runtime, build_runtime
 from tests.api.world import World, build_world
 from workers.delivery import DeliveryPolicy, Outcome, RetryLater, Sender
@@ -77,7 +79,7 @@ class Env:
         )
 
     async def rows(self) -> list[dict[str, Any]]:
-        n = tables.notifications
+        n = notification_tables.notifications
         async with self.engine.connect() as conn:
             result = await conn.execute(select(n).order_by(n.c.recipient, n.c.created_at))
             return [dict(r) for r in result.mappings()]
@@ -372,7 +374,7 @@ async def test_relays_running_side_by_side_plan_each_delivery_once(env: Env) -> 
         await approved_flat_fee(env)
     relays = [env.relay(batch_size=2) for _ in range(3)]
     await asyncio.gather(*(r.drain() for r in relays))
-    n, o = tables.notifications, tables.outbox
+    n, o = notification_tables.notifications, order_tables.outbox
     async with env.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(n))).scalar_one() == 9
         assert (await conn.execute(select(func.count()).where(o.c.published_at.is_(None)))).scalar_one() == 0

@@ -20,24 +20,16 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.queries import SqlOrderQueries
-from domain.comments import Attachment, Comment, CommentVisibility
-from domain.errors import InvalidInput
-from domain.events import Audience, EventKind, OrderEvent
-from domain.identity import Actor
-from domain.lifecycle import OrderKind, OrderStatus
-from domain.orders import Order, Priority, Quote, QuoteStatus
-from domain.queries import (
-    MAX_PAGE_SIZE,
-    Keyset,
-    OrderFilter,
-    OrderPage,
-    OrderSort,
-    OrderSortField,
-    PageRequest,
-    SortDirection,
-    viewer_for,
-)
+from adapters.orders.queries import SqlOrderQueries
+from domain.common.errors import InvalidInput
+from domain.common.lists import MAX_PAGE_SIZE, Keyset, PageRequest, SortDirection
+from domain.identity.model import Actor
+from domain.orders.comments import Attachment, Comment, CommentVisibility
+from domain.orders.events import Audience, EventKind, OrderEvent
+from domain.orders.lifecycle import OrderKind, OrderStatus
+from domain.orders.order import Order, Priority
+from domain.orders.queries import OrderFilter, OrderPage, OrderSort, OrderSortField, viewer_for
+from domain.orders.quotes import Quote, QuoteStatus
 from tests.integration._seed import (
     World,
     add_users,

@@ -13,15 +13,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters import mapping, tables
 from adapters.db import session_factory
+from adapters.identity import tables as identity_tables
+from adapters.orders import mapping as order_mapping
+from adapters.orders import tables as order_tables
 from adapters.security import Argon2PasswordHasher, SystemClock
 from adapters.uow import SqlUnitOfWork
-from domain.comments import Attachment, CommentVisibility, Upload, new_comment
-from domain.errors import Duplicate, NotFound, VersionConflict
-from domain.identity import AccessToken, Actor, Organisation, OrgKind, Programme, Role, User
-from domain.lifecycle import OrderKind, OrderStatus
-from domain.orders import Line, Order, Priority, QuoteStatus, Service, new_order
+from domain.common.errors import Duplicate, NotFound, VersionConflict
+from domain.identity.model import AccessToken, Actor, Organisation, OrgKind, Programme, Role, User
+from domain.orders.catalogue import Service
+from domain.orders.comments import Attachment, CommentVisibility, Upload, new_comment
+from domain.orders.lifecycle import OrderKind, OrderStatus
+from domain.orders.lines import Line
+from domain.orders.order import Order, Priority, new_order
+from domain.orders.quotes import QuoteStatus
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -147,7 +152,11 @@ async def test_an_order_with_quotes_lines_dates_and_decimals_round_trips(
     assert quote.lines[0].unit_price == Decimal("999.99")
     assert (quote.expires_on, quote.promised_completion) == (date(2026, 4, 1), date(2026, 5, 15))
     async with sessions() as session:
-        totals = (await session.execute(select(tables.orders.c.total, tables.quotes.c.total).join(tables.quotes))).one()
+        totals = (
+            await session.execute(
+                select(order_tables.orders.c.total, order_tables.quotes.c.total).join(order_tables.quotes)
+            )
+        ).one()
     # 1.5 x 1234.57 = 1851.855 and 2.5 x 999.99 = 2499.975: line totals round half-up to the cent
     assert totals == (Decimal("1852.16"), Decimal("2499.98"))
     assert (again.total, quote.total) == totals
@@ -215,8 +224,8 @@ async def test_a_second_writer_gets_a_version_conflict_and_writes_nothing(
     # then the second is told which version it had and which one won
     assert (raised.value.expected, raised.value.current) == (1, 2)
     async with sessions() as session:
-        row = (await session.execute(select(tables.orders).where(tables.orders.c.id == order.id))).one()
-        activity = (await session.execute(select(func.count()).select_from(tables.order_activity))).scalar_one()
+        row = (await session.execute(select(order_tables.orders).where(order_tables.orders.c.id == order.id))).one()
+        activity = (await session.execute(select(func.count()).select_from(order_tables.order_activity))).scalar_one()
     assert (row.name, row.priority, row.version) == ("Mine", "NORMAL", 2)
     assert activity == 2  # created + the first update; nothing of the loser
 
@@ -249,8 +258,8 @@ async def test_next_number_is_unique_under_concurrent_creates(
     orders = await asyncio.gather(*(place_order(sessions, world) for _ in range(20)))
     assert sorted(o.number for o in orders) == list(range(1, 21))
     async with sessions() as session:
-        numbers = (await session.execute(select(tables.orders.c.number))).scalars().all()
-        seq = (await session.execute(select(tables.programmes.c.order_seq))).scalar_one()
+        numbers = (await session.execute(select(order_tables.orders.c.number))).scalars().all()
+        seq = (await session.execute(select(identity_tables.programmes.c.order_seq))).scalar_one()
     assert sorted(numbers) == list(range(1, 21))
     assert seq == 20
 
@@ -280,10 +289,10 @@ async def test_a_comment_and_its_attachments_are_stored(
         await uow.comments.add(comment)
         await uow.commit()
     async with sessions() as session:
-        rows = (await session.execute(select(tables.attachments))).all()
-        attachments: list[Attachment] = [mapping.attachment_from_row(r) for r in rows]
-        row = (await session.execute(select(tables.comments))).one()
-    stored = mapping.comment_from_row(row, attachments)
+        rows = (await session.execute(select(order_tables.attachments))).all()
+        attachments: list[Attachment] = [order_mapping.attachment_from_row(r) for r in rows]
+        row = (await session.execute(select(order_tables.comments))).one()
+    stored = order_mapping.comment_from_row(row, attachments)
     assert stored.id == comment.id
     assert stored.audience == comment.audience
     assert stored.audience.org_id == world.partner.id
@@ -296,7 +305,7 @@ async def test_directory_round_trips(sessions: async_sessionmaker[AsyncSession],
     service = Service(uuid4(), world.provider.id, "Flat webinar", "Webinar", Decimal("250.00"))
     token = AccessToken("d" * 64, world.partner_user.id, NOW, NOW + timedelta(days=7))
     async with SqlUnitOfWork(sessions) as uow:
-        await uow.directory.add_service(service)
+        await uow.catalogue.add_service(service)
         await uow.directory.add_token(token)
         await uow.commit()
     async with SqlUnitOfWork(sessions) as uow:
@@ -305,13 +314,13 @@ async def test_directory_round_trips(sessions: async_sessionmaker[AsyncSession],
         assert await d.organisation(world.provider.id) == world.provider
         assert await d.user(world.partner_user.id) == world.partner_user
         assert await d.user_by_email("  PAT@Partner.example ") == world.partner_user
-        assert await d.service(service.id) == service
+        assert await uow.catalogue.service(service.id) == service
         assert await d.token(token.digest) == token
         assert await d.programme(uuid4()) is None
         assert await d.organisation(uuid4()) is None
         assert await d.user(uuid4()) is None
         assert await d.user_by_email("nobody@example.com") is None
-        assert await d.service(uuid4()) is None
+        assert await uow.catalogue.service(uuid4()) is None
         assert await d.token("0" * 64) is None
         await d.revoke_token(token.digest, NOW + timedelta(hours=1))
         await d.revoke_token(token.digest, NOW + timedelta(hours=2))  # already revoked: unchanged
@@ -365,7 +374,9 @@ async def test_racing_sign_ups_with_one_email_give_one_user_and_one_duplicate(
     async with sessions() as session:
         count = (
             await session.execute(
-                select(func.count()).select_from(tables.users).where(tables.users.c.email == "race@partner.example")
+                select(func.count())
+                .select_from(identity_tables.users)
+                .where(identity_tables.users.c.email == "race@partner.example")
             )
         ).scalar_one()
     assert count == 1

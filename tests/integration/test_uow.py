@@ -13,15 +13,17 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters import mapping, tables
 from adapters.db import for_writing, session_factory
+from adapters.identity import tables as identity_tables
+from adapters.orders import mapping as order_mapping
+from adapters.orders import tables as order_tables
 from adapters.uow import SqlUnitOfWork, sql_uow_factory
-from domain.comments import CommentVisibility, new_comment
-from domain.errors import VersionConflict
-from domain.events import Audience, EventKind
-from domain.identity import Actor, Organisation, OrgKind, Programme, Role, User
-from domain.lifecycle import OrderKind
-from domain.orders import Order, new_order
+from domain.common.errors import VersionConflict
+from domain.identity.model import Actor, Organisation, OrgKind, Programme, Role, User
+from domain.orders.comments import CommentVisibility, new_comment
+from domain.orders.events import Audience, EventKind
+from domain.orders.lifecycle import OrderKind
+from domain.orders.order import Order, new_order
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -64,7 +66,7 @@ async def rows(sessions: async_sessionmaker[AsyncSession], table: Any) -> list[A
 
 async def order_row(sessions: async_sessionmaker[AsyncSession], order_id: UUID) -> Any:
     async with sessions() as session:
-        return (await session.execute(select(tables.orders).where(tables.orders.c.id == order_id))).one()
+        return (await session.execute(select(order_tables.orders).where(order_tables.orders.c.id == order_id))).one()
 
 
 async def test_events_land_in_the_timeline_and_the_outbox_with_the_change(
@@ -81,9 +83,10 @@ async def test_events_land_in_the_timeline_and_the_outbox_with_the_change(
         await uow.commit()
     # then each event is one activity row and one outbox row, with the same id
     activity = sorted(
-        (mapping.event_from_row(r) for r in await rows(sessions, tables.order_activity)), key=lambda e: e.occurred_at
+        (order_mapping.event_from_row(r) for r in await rows(sessions, order_tables.order_activity)),
+        key=lambda e: e.occurred_at,
     )
-    outbox = sorted(await rows(sessions, tables.outbox), key=lambda r: r.id)
+    outbox = sorted(await rows(sessions, order_tables.outbox), key=lambda r: r.id)
     assert [e.kind for e in activity] == [EventKind.ORDER_CREATED, EventKind.STATUS_CHANGED]
     assert [r.event_id for r in outbox] == [e.id for e in activity]
     assert [r.topic for r in outbox] == ["ORDER_CREATED", "STATUS_CHANGED"]
@@ -132,8 +135,8 @@ async def test_leaving_without_commit_rolls_back_the_change_and_its_events(
     # then neither the order nor the timeline nor the outbox moved
     row = await order_row(sessions, order.id)
     assert (row.name, row.status, row.version) == ("Launch", "DRAFT", 1)
-    assert len(await rows(sessions, tables.order_activity)) == 1
-    assert len(await rows(sessions, tables.outbox)) == 1
+    assert len(await rows(sessions, order_tables.order_activity)) == 1
+    assert len(await rows(sessions, order_tables.outbox)) == 1
 
 
 async def test_a_failing_event_write_takes_the_change_down_with_it(
@@ -146,7 +149,7 @@ async def test_a_failing_event_write_takes_the_change_down_with_it(
         assert loaded is not None
         loaded.update(actors["partner"], NOW, {"name": "Renamed"})
         await uow.orders.save(loaded)
-        existing = (await rows(sessions, tables.outbox))[0].event_id
+        existing = (await rows(sessions, order_tables.outbox))[0].event_id
         loaded.events[0] = replace(loaded.events[0], id=existing)
         with pytest.raises(IntegrityError):
             await uow.commit()
@@ -188,7 +191,7 @@ async def test_last_activity_is_the_newest_event_and_only_moves_forward(
         await uow.commit()
     row = await order_row(sessions, order.id)
     assert (row.name, row.last_activity_at) == ("Renamed", NOW + timedelta(hours=1))
-    assert len(await rows(sessions, tables.order_activity)) == 4
+    assert len(await rows(sessions, order_tables.order_activity)) == 4
 
 
 async def test_comment_events_keep_their_audience(
@@ -204,13 +207,13 @@ async def test_comment_events_keep_their_audience(
         await uow.comments.add(c)
         await uow.commit()
     [event] = [
-        mapping.event_from_row(r)
-        for r in await rows(sessions, tables.order_activity)
+        order_mapping.event_from_row(r)
+        for r in await rows(sessions, order_tables.order_activity)
         if r.kind == EventKind.COMMENT_ADDED.value
     ]
     assert event.audience == Audience(org_id=actors["partner"].organisation_id)
     assert event.subject_id == c.id
-    outbox = [r for r in await rows(sessions, tables.outbox) if r.topic == "COMMENT_ADDED"]
+    outbox = [r for r in await rows(sessions, order_tables.outbox) if r.topic == "COMMENT_ADDED"]
     assert outbox[0].payload["audience"] == {"org_id": str(actors["partner"].organisation_id), "buyer_side": False}
     assert outbox[0].payload["subject_id"] == str(c.id)
 
@@ -256,7 +259,7 @@ async def test_two_concurrent_writers_of_one_order_give_one_success_and_one_conf
     row = await order_row(sessions, order.id)
     assert row.version == 2
     assert row.name in ("A", "B")
-    assert len(await rows(sessions, tables.outbox)) == 2
+    assert len(await rows(sessions, order_tables.outbox)) == 2
 
 
 async def test_readers_are_not_blocked_by_a_writer_holding_the_lock(
@@ -271,7 +274,9 @@ async def test_readers_are_not_blocked_by_a_writer_holding_the_lock(
 
         async def read() -> tuple[str, int]:
             async with sessions() as session:
-                row = (await session.execute(select(tables.orders).where(tables.orders.c.id == order.id))).one()
+                row = (
+                    await session.execute(select(order_tables.orders).where(order_tables.orders.c.id == order.id))
+                ).one()
                 return row.status, row.version
 
         # readers (plain sessions, deferred BEGIN) answer at once, with the last committed state
@@ -308,20 +313,20 @@ async def test_for_writing_serialises_read_then_write_transactions(engine: Async
         pytest.skip("SQLite's BEGIN IMMEDIATE option; PostgreSQL read-then-write needs row locks instead")
     # given a counter, and transactions that read it then write it back plus one
     async with engine.begin() as conn:
-        await conn.execute(tables.programmes.insert().values(id=uuid4(), name="P"))
+        await conn.execute(identity_tables.programmes.insert().values(id=uuid4(), name="P"))
     writer = for_writing(engine)
 
     async def bump() -> None:
         async with writer.begin() as conn:
-            seq = (await conn.execute(select(tables.programmes.c.order_seq))).scalar_one()
+            seq = (await conn.execute(select(identity_tables.programmes.c.order_seq))).scalar_one()
             await asyncio.sleep(0.01)
-            await conn.execute(tables.programmes.update().values(order_seq=seq + 1))
+            await conn.execute(identity_tables.programmes.update().values(order_seq=seq + 1))
 
     # when ten run at once (on SQLite each takes the write lock at BEGIN and the others wait)
     await asyncio.gather(*(bump() for _ in range(10)))
     # then none was lost and none failed with "database is locked"
     async with engine.connect() as conn:
-        assert (await conn.execute(select(tables.programmes.c.order_seq))).scalar_one() == 10
+        assert (await conn.execute(select(identity_tables.programmes.c.order_seq))).scalar_one() == 10
 
 
 async def test_sqlite_transactions_begin_as_the_design_says(
@@ -342,7 +347,7 @@ async def test_sqlite_transactions_begin_as_the_design_says(
         await _rename(sessions, order.id, actors["partner"], "Renamed")  # reads, then writes: upgrade
         renaming, seen[:] = list(seen), []
         async with sessions() as session:  # a plain reader: deferred
-            await session.execute(select(tables.orders.c.id))
+            await session.execute(select(order_tables.orders.c.id))
         reading = list(seen)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)

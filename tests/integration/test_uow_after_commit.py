@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.uow import SqlUnitOfWork, sql_uow_factory
-from domain.comments import CommentVisibility, new_comment
-from domain.events import EventKind, OrderEvent
-from domain.identity import Actor
-from domain.orders import Order
+from domain.identity.model import Actor
+from domain.orders.comments import CommentVisibility, new_comment
+from domain.orders.events import EventKind, OrderEvent
+from domain.orders.order import Order
 from tests.integration.test_uow import NOW, actors, create, order_row, sessions
 
 __all__ = ["actors", "sessions"]  # fixtures shared with test_uow

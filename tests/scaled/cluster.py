@@ -36,8 +36,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from adapters import migrate, tables
+from adapters import migrations as migrate
 from adapters.db import create_engine
+from adapters.notifications import tables as notification_tables
 from adapters.security import Argon2PasswordHasher
 from adapters.settings import Settings
 from ordergraph.app import build_runtime
@@ -392,7 +393,7 @@ class DeliveryRow:
 
 
 async def deliveries(database_url: str) -> list[DeliveryRow]:
-    n = tables.notifications
+    n = notification_tables.notifications
     engine = create_engine(database_url, pooled=False)
     try:
         async with engine.connect() as conn:

@@ -22,12 +22,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
-from domain.comments import Comment
-from domain.errors import Duplicate, NotFound, VersionConflict
-from domain.events import OrderEvent
-from domain.identity import AccessToken, Organisation, Programme, User, normalise_email
-from domain.orders import Order, Service
-from domain.ports import CommentRepository, Directory, OrderRepository, Policy, Ports, UnitOfWork
+from domain.common.errors import Duplicate, NotFound, VersionConflict
+from domain.common.ports import Policy, Ports, UnitOfWork
+from domain.identity.model import AccessToken, Organisation, Programme, User, normalise_email
+from domain.identity.ports import Directory
+from domain.orders.catalogue import Service
+from domain.orders.comments import Comment
+from domain.orders.events import OrderEvent
+from domain.orders.order import Order
+from domain.orders.ports import Catalogue, CommentRepository, OrderRepository
 
 if TYPE_CHECKING:
     from tests.domain.world import World
@@ -218,11 +221,6 @@ class FakeDirectory:
         found = next((u for u in users if u.email == email), None)
         return copy.deepcopy(found)
 
-    async def service(self, service_id: UUID) -> Service | None:
-        """A flat-fee service by id."""
-        found = self._staged(Service, service_id) or self._store.services.get(service_id)
-        return found if isinstance(found, Service) else None
-
     async def token(self, digest: str) -> AccessToken | None:
         """A token by digest."""
         found = self._staged(AccessToken, digest, "digest") or self._store.tokens.get(digest)
@@ -248,10 +246,6 @@ class FakeDirectory:
         if await self.user_by_email(user.email) is not None:
             raise Duplicate("A user with this email already exists.", field="email")
         self.added.append(replace(user, email=normalise_email(user.email)))
-
-    async def add_service(self, service: Service) -> None:
-        """Insert a service."""
-        self.added.append(service)
 
     async def add_token(self, token: AccessToken) -> None:
         """Insert a token."""
@@ -281,6 +275,27 @@ class FakeDirectory:
                 token.revoked_at = when
 
 
+class FakeCatalogue:
+    """The programme's services; new ones are staged in the directory's writes until commit."""
+
+    def __init__(self, directory: FakeDirectory) -> None:
+        self._directory = directory
+        self._store = directory._store
+        self.added = directory.added
+
+    def _staged(self, kind: type[object], key: object, attr: str = "id") -> object | None:
+        return self._directory._staged(kind, key, attr)
+
+    async def service(self, service_id: UUID) -> Service | None:
+        """A flat-fee service by id."""
+        found = self._staged(Service, service_id) or self._store.services.get(service_id)
+        return found if isinstance(found, Service) else None
+
+    async def add_service(self, service: Service) -> None:
+        """Insert a service."""
+        self.added.append(service)
+
+
 class FakeUnitOfWork:
     """domain.ports.UnitOfWork in memory; see the module docstring for what it guarantees."""
 
@@ -288,12 +303,14 @@ class FakeUnitOfWork:
     orders: OrderRepository
     comments: CommentRepository
     directory: Directory
+    catalogue: Catalogue
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
         self.orders = self._orders = FakeOrderRepository(self)
         self.comments = self._comments = FakeCommentRepository()
         self.directory = self._directory = FakeDirectory(self)
+        self.catalogue = FakeCatalogue(self._directory)
         self.committed_events: list[OrderEvent] = []
         self._entered = False
 
@@ -436,7 +453,8 @@ def make_fakes(store: FakeStore, now: datetime, *, policy: Policy | None = None)
 
 
 if TYPE_CHECKING:
-    from domain.ports import BlobStore, Clock, ContentSniffer, PasswordHasher
+    from domain.common import PasswordHasher
+    from domain.common.ports import BlobStore, Clock, ContentSniffer
 
     _uow: type[UnitOfWork] = FakeUnitOfWork
     _clock: type[Clock] = FakeClock

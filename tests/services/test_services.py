@@ -12,20 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.commands import (
-    AssignOrder,
-    ChangeOrderStatus,
-    CreateComment,
-    CreateOrder,
-    DecideQuote,
-    DeclineQuote,
-    OrderCommand,
-    ReasonedOrderCommand,
-    SubmitQuote,
-    UpdateOrder,
-)
-from domain.comments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_COMMENT, CommentVisibility, Upload
-from domain.errors import (
+from domain.common.errors import (
     DomainError,
     FileTooLarge,
     FileTypeNotAllowed,
@@ -37,15 +24,31 @@ from domain.errors import (
     Unauthenticated,
     VersionConflict,
 )
-from domain.events import Audience, EventKind
-from domain.identity import Actor, OrgKind, Role, token_digest
-from domain.lifecycle import OrderKind, OrderStatus
-from domain.orders import Line, Order, Priority, QuoteStatus, Service
-from domain.ports import Policy
-from domain.services import comments as comment_services
-from domain.services import identity as identity_services
-from domain.services import orders as order_services
-from domain.services import quotes as quote_services
+from domain.common.ports import Policy
+from domain.identity import services as identity_services
+from domain.identity.model import Actor, OrgKind, Role, token_digest
+from domain.orders.catalogue import Service
+from domain.orders.commands import (
+    AssignOrder,
+    ChangeOrderStatus,
+    CreateComment,
+    CreateOrder,
+    DecideQuote,
+    DeclineQuote,
+    OrderCommand,
+    ReasonedOrderCommand,
+    SubmitQuote,
+    UpdateOrder,
+)
+from domain.orders.comments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_COMMENT, CommentVisibility, Upload
+from domain.orders.events import Audience, EventKind
+from domain.orders.lifecycle import OrderKind, OrderStatus
+from domain.orders.lines import Line
+from domain.orders.order import Order, Priority
+from domain.orders.quotes import QuoteStatus
+from domain.orders.services import comments as comment_services
+from domain.orders.services import orders as order_services
+from domain.orders.services import quotes as quote_services
 from tests.domain.paths import PATHS, STATE_IDS, state_at
 from tests.domain.world import (
     FOREIGN_PROVIDER,

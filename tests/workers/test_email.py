@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from adapters.email import Renderer, SmtpConfig
-from domain.notifications import Template
+from domain.notifications.deliveries import Template
 
 
 def context() -> dict[str, Any]:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters import migrate
+from adapters import migrations as migrate
 from adapters.security import Argon2PasswordHasher
 from adapters.settings import Settings
-from domain.commands import CreateOrder, OrderCommand
-from domain.identity import Actor
-from domain.lifecycle import OrderKind
-from domain.services.orders import approve_order, create_order, submit_order
+from domain.identity.model import Actor
+from domain.orders.commands import CreateOrder, OrderCommand
+from domain.orders.lifecycle import OrderKind
+from domain.orders.services.orders import approve_order, create_order, submit_order
 from ordergraph.app import build_runtime
 from ordergraph.cli import main
 from tests.api.world import World, build_world

@@ -19,14 +19,14 @@ from dramatiq.middleware.asyncio import AsyncIO
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import tables
 from adapters.email import FileMailer, Links, MailError
+from adapters.notifications import tables as notification_tables
 from adapters.security import Argon2PasswordHasher, SystemClock
 from adapters.settings import Settings
-from domain.commands import CreateOrder, OrderCommand
-from domain.identity import Actor
-from domain.lifecycle import OrderKind
-from domain.services.orders import approve_order, create_order, submit_order
+from domain.identity.model import Actor
+from domain.orders.commands import CreateOrder, OrderCommand
+from domain.orders.lifecycle import OrderKind
+from domain.orders.services.orders import approve_order, create_order, submit_order
 from ordergraph.app import build_runtime
 from tests.api.world import World, build_world
 from tests.conftest import REDIS_URL, REQUIRE_SERVICES
@@ -78,7 +78,7 @@ async def place_and_approve(world: World, notifier_ports: object) -> None:
 
 
 async def statuses(engine: AsyncEngine) -> list[str]:
-    n = tables.notifications
+    n = notification_tables.notifications
     async with engine.connect() as conn:
         return sorted((await conn.execute(select(n.c.status))).scalars())
 
@@ -138,7 +138,7 @@ async def test_in_process_the_stub_broker_and_worker_deliver_with_retries(
         await notifier.stop()
     assert len(list(mail.glob("*.eml"))) == 3
     async with engine.connect() as conn:
-        attempts = sorted((await conn.execute(select(tables.notifications.c.attempts))).scalars())
+        attempts = sorted((await conn.execute(select(notification_tables.notifications.c.attempts))).scalars())
     assert sum(attempts) == 5  # 3 sends + 2 failures
 
 

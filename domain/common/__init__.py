@@ -1,0 +1,63 @@
+"""What every context of the domain shares: errors, text rules, list paging, the ports of the outside world."""
+
+from domain.common.errors import (
+    DomainError,
+    Duplicate,
+    ErrorCode,
+    FileTooLarge,
+    FileTypeNotAllowed,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    QuoteExpired,
+    Unauthenticated,
+    VersionConflict,
+)
+from domain.common.lists import MAX_PAGE_SIZE, Keyset, PageRequest, SortDirection
+from domain.common.ports import (
+    BlobStore,
+    Clock,
+    ContentSniffer,
+    EventBus,
+    LiveUpdatesInterrupted,
+    PasswordHasher,
+    Policy,
+    Ports,
+    UnitOfWork,
+)
+from domain.common.text import MAX_NAME, MAX_TEXT, check_text, has_control
+
+__all__ = [
+    "MAX_NAME",
+    "MAX_PAGE_SIZE",
+    "MAX_TEXT",
+    "BlobStore",
+    "Clock",
+    "ContentSniffer",
+    "DomainError",
+    "Duplicate",
+    "ErrorCode",
+    "EventBus",
+    "FileTooLarge",
+    "FileTypeNotAllowed",
+    "InvalidCredentials",
+    "InvalidInput",
+    "InvalidTransition",
+    "Keyset",
+    "LiveUpdatesInterrupted",
+    "NotFound",
+    "PageRequest",
+    "PasswordHasher",
+    "PermissionDenied",
+    "Policy",
+    "Ports",
+    "QuoteExpired",
+    "SortDirection",
+    "Unauthenticated",
+    "UnitOfWork",
+    "VersionConflict",
+    "check_text",
+    "has_control",
+]

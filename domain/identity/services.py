@@ -1,0 +1,45 @@
+"""Identity use cases: tokens in and out, and resolving a bearer token to an actor."""
+
+from __future__ import annotations
+
+from domain.common import InvalidCredentials, Ports, Unauthenticated
+from domain.identity.model import AccessToken, Actor, User, new_token_secret, normalise_email, token_digest
+from domain.identity.ports import IdentityUnitOfWork
+
+# Verified against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH_INPUT = "ordergraph-timing-equaliser"
+
+
+async def create_token(ports: Ports[IdentityUnitOfWork], email: str, password: str) -> tuple[str, AccessToken, User]:
+    """Exchange email and password for a new bearer token (returned once, stored hashed)."""
+    async with ports.uow() as uow:
+        user = await uow.directory.user_by_email(normalise_email(email))
+        if user is None or not user.active:
+            ports.passwords.verify(ports.passwords.hash(_DUMMY_HASH_INPUT), password)
+            raise InvalidCredentials("Email or password is wrong.", field="password")
+        if not ports.passwords.verify(user.password_hash, password):
+            raise InvalidCredentials("Email or password is wrong.", field="password")
+        now = ports.clock.now()
+        secret = new_token_secret()
+        token = AccessToken(token_digest(secret), user.id, now, now + ports.policy.token_ttl)
+        await uow.directory.add_token(token)
+        await uow.commit()
+    return secret, token, user
+
+
+async def revoke_token(ports: Ports[IdentityUnitOfWork], secret: str) -> None:
+    """Revoke a bearer token; revoking an unknown or revoked token is a no-op."""
+    async with ports.uow() as uow:
+        await uow.directory.revoke_token(token_digest(secret), ports.clock.now())
+        await uow.commit()
+
+
+async def actor_for_token(uow: IdentityUnitOfWork, secret: str, ports: Ports[IdentityUnitOfWork]) -> Actor:
+    """The actor behind a live bearer token."""
+    found = await uow.directory.token_holder(token_digest(secret))
+    if found is None or not found[0].is_live(ports.clock.now()):
+        raise Unauthenticated("The access token is invalid or has expired; create a new one with tokenCreate.")
+    _, user, org = found
+    if not user.active:
+        raise Unauthenticated("The access token's user is no longer active.")
+    return Actor(user.id, org.id, org.kind, user.role, org.programme_id)

@@ -1,0 +1,149 @@
+"""Notification use cases: recipient lists, watching, follow-ups, order links, resending.
+
+Each runs in one unit of work; the emails themselves leave later, through the outbox
+(the events these commands record) and the workers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from domain.common import InvalidInput, NotFound, Ports
+from domain.identity import Actor, normalise_email
+from domain.notifications.commands import SendMessage, SendOrderLink, UpdateRecipients
+from domain.notifications.deliveries import Delivery, check_resend
+from domain.notifications.follow_ups import new_follow_up
+from domain.notifications.links import OrderLink, new_order_link, verify_order_link
+from domain.notifications.planning import Person
+from domain.notifications.ports import NotificationsUnitOfWork
+from domain.notifications.recipients import RecipientList
+from domain.orders import Comment, Order, Upload, check_upload, load_visible_order
+
+
+async def update_recipients(
+    ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd: UpdateRecipients
+) -> tuple[Order, RecipientList]:
+    """Replace the provider's or the partner's notification addresses on an order."""
+    async with ports.uow() as uow:
+        order = await load_visible_order(uow, actor, cmd.order_id, None)
+        recipients = await uow.notifications.recipients(order.id, cmd.side)
+        recipients.replace(actor, order, cmd.emails, ports.clock.now())
+        await uow.notifications.save_recipients(recipients)
+        await uow.commit()
+    return order, recipients
+
+
+async def watch_order(ports: Ports[NotificationsUnitOfWork], actor: Actor, order_id: UUID) -> Order:
+    """Subscribe the actor to an order it can see: it gets a copy of every comment and follow-up it may see."""
+    async with ports.uow() as uow:
+        order = await load_visible_order(uow, actor, order_id, None)
+        await uow.notifications.watch(order.id, actor.user_id, ports.clock.now())
+        await uow.commit()
+    return order
+
+
+async def unwatch_order(ports: Ports[NotificationsUnitOfWork], actor: Actor, order_id: UUID) -> Order:
+    """Unsubscribe the actor from an order."""
+    async with ports.uow() as uow:
+        order = await load_visible_order(uow, actor, order_id, None)
+        await uow.notifications.unwatch(order.id, actor.user_id)
+        await uow.commit()
+    return order
+
+
+async def send_message(ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd: SendMessage) -> tuple[Order, Comment]:
+    """Post a follow-up that is emailed to its addresses; optionally reassign the order and watch it."""
+    for upload in cmd.uploads:
+        check_upload(upload)
+    async with ports.uow() as uow:
+        order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
+        now = ports.clock.now()
+        colleagues = await _colleague_emails(uow, actor, cmd.to)
+        files: list[tuple[Upload, str]] = [(upload, await ports.blobs.put(upload.data)) for upload in cmd.uploads]
+        comment = new_follow_up(
+            actor=actor,
+            order=order,
+            now=now,
+            to=cmd.to,
+            subject=cmd.subject,
+            body=cmd.body,
+            visibility=cmd.visibility,
+            files=files,
+            colleagues=colleagues,
+        )
+        await uow.comments.add(comment)
+        if cmd.reassign:
+            assignee = None
+            if cmd.assignee_id is not None:
+                assignee = await uow.directory.user(cmd.assignee_id)
+                if assignee is None:
+                    raise InvalidInput(
+                        "The assignee must be an active user of the order's provider.", field="assigneeId"
+                    )
+            order.assign(actor, now, assignee)
+            await uow.orders.save(order)
+        if cmd.watch:
+            await uow.notifications.watch(order.id, actor.user_id, now)
+        await uow.commit()
+    return order, comment
+
+
+async def _colleague_emails(uow: NotificationsUnitOfWork, actor: Actor, addresses: tuple[str, ...]) -> set[str]:
+    """Those of `addresses` that belong to active users of the actor's organisation."""
+    found: set[str] = set()
+    for address in addresses[:50]:  # the domain refuses more than its maximum anyway
+        user = await uow.directory.user_by_email(address)
+        if user is not None and user.active and user.organisation_id == actor.organisation_id:
+            found.add(normalise_email(user.email))
+    return found
+
+
+async def send_order_link(
+    ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd: SendOrderLink
+) -> tuple[Order, OrderLink]:
+    """Email a user of the ordering partner a signed link that resumes a DRAFT order."""
+    async with ports.uow() as uow:
+        order = await load_visible_order(uow, actor, cmd.order_id, None)
+        recipient = None
+        user = await uow.directory.user_by_email(cmd.to)
+        if user is not None:
+            organisation = await uow.directory.organisation(user.organisation_id)
+            recipient = Person.of(user, organisation) if organisation else None
+        link = new_order_link(
+            actor=actor,
+            order=order,
+            now=ports.clock.now(),
+            recipient=recipient,
+            to=cmd.to,
+            subject=cmd.subject,
+            message=cmd.message,
+            ttl=cmd.ttl,
+        )
+        await uow.notifications.add_link(link)
+        await uow.commit()
+    return order, link
+
+
+async def open_order_link(ports: Ports[NotificationsUnitOfWork], actor: Actor, token: str) -> tuple[Order, datetime]:
+    """The DRAFT order a genuine, unexpired link names, if the actor may see it."""
+    order_id, expires_at = verify_order_link(token, ports.policy.order_link_key(), ports.clock.now())
+    async with ports.uow() as uow:
+        try:
+            order = await load_visible_order(uow, actor, order_id, None)
+        except NotFound:
+            raise NotFound("Order", field="token") from None
+    return order, expires_at
+
+
+async def resend_notification(ports: Ports[NotificationsUnitOfWork], actor: Actor, delivery_id: UUID) -> Delivery:
+    """Send one notification again now (a sent one once more; a pending or failed one retried at once)."""
+    async with ports.uow() as uow:
+        delivery = await uow.notifications.delivery(delivery_id)
+        order = await uow.orders.get(delivery.order_id) if delivery else None
+        if order is None:
+            raise NotFound("Notification")
+        check_resend(actor, order, delivery)
+        resent = await uow.notifications.resend(delivery_id, ports.clock.now())
+        await uow.commit()
+    return resent

@@ -1,1 +1,0 @@
-"""Use cases: one async function per command, over the ports."""

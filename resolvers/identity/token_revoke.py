@@ -1,0 +1,30 @@
+"""tokenRevoke: sign out (revoke the token used for this request)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from domain.identity import revoke_token
+from schema.context import Context
+from schema.errors import UserError
+
+
+@strawberry.type(description="The result of tokenRevoke.")
+class TokenRevokePayload:
+    """Payload of tokenRevoke."""
+
+    revoked: bool = strawberry.field(description="True once the token no longer works.")
+    user_errors: list[UserError] = strawberry.field(description="Why it failed; empty on success.")
+
+
+async def resolve(info: Info[Context, None]) -> TokenRevokePayload:
+    """Sign out."""
+    context = info.context
+    context.require_actor()
+    assert context.token is not None  # an actor implies the token it came from
+    await revoke_token(context.ports, context.token)
+    return TokenRevokePayload(revoked=True, user_errors=[])
+
+
+field = strawberry.mutation(resolver=resolve, description="Revoke the bearer token this request was made with.")

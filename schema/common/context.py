@@ -1,0 +1,138 @@
+"""The per-request (per-connection, for WebSockets) context the resolvers see."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from strawberry.extensions import SchemaExtension
+
+from domain.common import EventBus, Ports, Unauthenticated
+from domain.identity import Actor, IdentityUnitOfWork
+from domain.notifications import NotificationQueries, NotificationsUnitOfWork
+from domain.orders import OrderQueries, Viewer, viewer_for
+
+if TYPE_CHECKING:
+    from schema.loaders import Loaders
+
+
+class AppUnitOfWork(NotificationsUnitOfWork, IdentityUnitOfWork, Protocol):
+    """The unit of work the API opens: every context's repositories in one transaction."""
+
+
+class AppQueries(OrderQueries, NotificationQueries, Protocol):
+    """The read side the API serves: every context's queries."""
+
+
+AppPorts = Ports[AppUnitOfWork]
+"""The ports of the API: services of every context take these."""
+
+_SPREAD = 0.2
+"""Re-checks fall due between 80% and 100% of `reauthenticate_every` after the previous one."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """What subscriptions need: the event bus, the bound of each subscriber's queue, re-authentication."""
+
+    bus: EventBus
+    authenticate: Callable[[str | None], Awaitable[tuple[Actor | None, str | None]]]
+    queue_size: int = 256
+    reauthenticate_every: float = 60.0
+    """Seconds after which a WebSocket connection checks its token again (revoked or expired: it ends)."""
+
+
+@dataclass
+class Context:
+    """Who is calling and the ports to serve them; built fresh for every request.
+
+    Over a WebSocket one context serves the whole connection (Strawberry builds it once): the actor
+    comes from `connection_init`, and `recheck` runs before every operation (FreshOperation) and every
+    subscription event, so that no cache outlives what it was filled for and a revoked token stops
+    working on an open connection too.
+    """
+
+    ports: AppPorts
+    queries: AppQueries
+    actor: Actor | None = None
+    token: str | None = None
+    request: Any = None
+    response: Any = None
+    auth_error: str | None = None
+    live: LiveOptions | None = None
+    connection_params: dict[str, Any] | None = None
+    """The `connection_init` payload of a WebSocket connection (set by Strawberry)."""
+    authenticated_at: float = 0.0
+    """When the actor was last checked against its token (time.monotonic), for live re-checks."""
+    awaiting_hint: bool = False
+    """A live subscription on this context is waiting for its next hint (nothing of an event in hand)."""
+    stop_live: bool = False
+    """Set to end this context's live subscriptions the next time they would wait for a hint."""
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    def require_actor(self) -> Actor:
+        """The authenticated actor, or the UNAUTHENTICATED error."""
+        if self.actor is None:
+            raise Unauthenticated(
+                self.auth_error
+                or "Authentication required: send 'Authorization: Bearer <token>' (get one with tokenCreate)."
+            )
+        return self.actor
+
+    @property
+    def viewer(self) -> Viewer:
+        """The read-side scopes of the authenticated actor."""
+        return viewer_for(self.require_actor())
+
+    @property
+    def loaders(self) -> Loaders:
+        """DataLoaders for this request, created on first use."""
+        if self._loaders is None:
+            from schema.loaders import Loaders
+
+            self._loaders = Loaders(self.queries, self.viewer, self.require_actor())
+        return self._loaders
+
+    def renew_loaders(self) -> None:
+        """Drop the DataLoaders (and their caches); the next use builds fresh ones for the current actor."""
+        self._loaders = None
+
+    async def recheck(self) -> None:
+        """Fresh DataLoaders, and the token checked again when its last check is older than allowed.
+
+        A context without a token (a live audience's) has nothing to check again.
+        """
+        self._loaders = None
+        live = self.live
+        if live is None or not self.recheck_due():
+            return
+        self.actor, self.auth_error = await live.authenticate(self.token)
+        self.mark_authenticated()
+
+    def recheck_due(self) -> bool:
+        """True when the next `recheck` would check the token again."""
+        live = self.live
+        return (
+            live is not None
+            and self.actor is not None
+            and self.token is not None
+            and time.monotonic() - self.authenticated_at >= live.reauthenticate_every
+        )
+
+    def mark_authenticated(self) -> None:
+        """Record a check of the token now; spread, so that connections opened together check again apart."""
+        every = self.live.reauthenticate_every if self.live is not None else 0.0
+        self.authenticated_at = time.monotonic() - random.uniform(0.0, _SPREAD) * every  # noqa: S311 (not a secret)
+
+
+class FreshOperation(SchemaExtension):
+    """Every operation starts with `Context.recheck` (a WebSocket connection shares one context)."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.recheck()
+        yield

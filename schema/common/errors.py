@@ -1,0 +1,174 @@
+"""Error types: typed user errors inside payloads, and the masking of unexpected errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import TypeAlias
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from domain.common import DomainError, InvalidTransition, VersionConflict
+from domain.common import ErrorCode as DomainErrorCode
+from domain.orders import OrderStatus as DomainOrderStatus
+from schema.enums import OrderStatus
+
+log = logging.getLogger("ordergraph.errors")
+
+strawberry.enum(DomainErrorCode, name="ErrorCode", description="Stable machine-readable codes of expected errors.")
+ErrorCode: TypeAlias = DomainErrorCode
+
+
+@strawberry.interface(description="An expected problem with a mutation's input or with the state of its object.")
+class UserError:
+    """Fields shared by every typed user error."""
+
+    field: str | None = strawberry.field(
+        description="The input field at fault (camelCase, dotted into lists), or null for the whole input."
+    )
+    message: str = strawberry.field(description="What went wrong, for people.")
+    code: ErrorCode = strawberry.field(description="What went wrong, for programs.")
+
+
+@strawberry.type(description="The input is malformed, out of range, a duplicate, or a refused file.")
+class InputError(UserError):
+    """Invalid input."""
+
+
+@strawberry.type(description="The object does not exist or you may not see it.")
+class NotFoundError(UserError):
+    """Not found (or not visible: the two are indistinguishable on purpose)."""
+
+
+@strawberry.type(description="You may see the object but not do this to it.")
+class PermissionDeniedError(UserError):
+    """Not allowed."""
+
+
+@strawberry.type(description="Credentials were wrong or missing.")
+class AuthenticationError(UserError):
+    """Authentication failed."""
+
+
+@strawberry.type(description="The order lifecycle does not allow this move for you from the current status.")
+class InvalidTransitionError(UserError):
+    """An illegal status change."""
+
+    current_status: OrderStatus = strawberry.field(description="The order's status now.")
+    requested_status: OrderStatus = strawberry.field(description="The status asked for.")
+    allowed_statuses: list[OrderStatus] = strawberry.field(description="Statuses you may move the order to now.")
+
+
+@strawberry.type(description="The order changed since the version you sent; reload it and retry.")
+class VersionConflictError(UserError):
+    """Optimistic concurrency conflict."""
+
+    current_version: int | None = strawberry.field(description="The order's version now, when known.")
+
+
+class PublicError(GraphQLError):
+    """A top-level error meant for the client, with a code in its extensions."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+_CAMEL = re.compile(r"_([a-z])")
+
+
+# Domain names that the API spells differently (the rest only change case).
+_API_NAMES = {"lines": "lineItems"}
+
+
+def api_field(name: str | None) -> str | None:
+    """A domain field path (e.g. "lines.0", "provider_notes") as the API's input path ("lineItems.0")."""
+    if name is None:
+        return None
+    head, dot, rest = name.partition(".")
+    head = _API_NAMES.get(head, _CAMEL.sub(lambda m: m.group(1).upper(), head))
+    return f"{head}{dot}{rest}"
+
+
+def user_errors(exc: DomainError) -> list[UserError]:
+    """The typed user error for an expected domain error."""
+    code, field, message = exc.code, api_field(exc.field), exc.message
+    if isinstance(exc, InvalidTransition):
+        return [
+            InvalidTransitionError(
+                field=field,
+                message=message,
+                code=code,
+                current_status=DomainOrderStatus(exc.current),
+                requested_status=DomainOrderStatus(exc.requested),
+                allowed_statuses=[DomainOrderStatus(s) for s in exc.allowed],
+            )
+        ]
+    if isinstance(exc, VersionConflict):
+        return [VersionConflictError(field=field, message=message, code=code, current_version=exc.current)]
+    by_code: dict[DomainErrorCode, type[UserError]] = {
+        DomainErrorCode.NOT_FOUND: NotFoundError,
+        DomainErrorCode.PERMISSION_DENIED: PermissionDeniedError,
+        DomainErrorCode.UNAUTHENTICATED: AuthenticationError,
+        DomainErrorCode.INVALID_CREDENTIALS: AuthenticationError,
+    }
+    return [by_code.get(code, InputError)(field=field, message=message, code=code)]
+
+
+USER_ERROR_TYPES: tuple[type, ...] = (
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    AuthenticationError,
+    InvalidTransitionError,
+    VersionConflictError,
+)
+
+
+def _document_error_code(message: str) -> str:
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+class PublicErrors(SchemaExtension):
+    """Adds `extensions.code` to expected errors and masks unexpected ones outside debug mode."""
+
+    def __init__(self, *, debug: bool = False) -> None:
+        self.debug = debug
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is None or not errors:
+            return
+        result.errors = [self._public(error) for error in errors]
+
+    def _public(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError):
+            # syntax, validation and variable errors (and our own PublicErrors): public, with a code
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": _document_error_code(error.message)}
+            return error
+        if isinstance(original, DomainError):
+            error.extensions = {**(error.extensions or {}), "code": original.code.value}
+            if original.field:
+                error.extensions["field"] = api_field(original.field)
+            return error
+        log.error("unexpected error in %s", error.path, exc_info=original)
+        if self.debug:
+            return error
+        return GraphQLError(
+            "Unexpected error; it has been logged.",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR"},
+        )

@@ -1,0 +1,100 @@
+"""Decoding shared by the Manage Orders operations: filter input and cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import date, datetime
+from uuid import UUID
+
+import strawberry
+
+from domain.common import InvalidInput, Keyset
+from domain.orders import OrderFilter, OrderSort, OrderSortField
+from schema.enums import OrderSortField as OrderSortFieldEnum
+from schema.enums import OrderStatus, SortDirection
+from schema.ids import decode_id
+
+
+@strawberry.input(description="Manage Orders filters; every one given must match.")
+class OrderFilterInput:
+    """Filters of the orders list."""
+
+    partner_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Placed by these partners.")
+    provider_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Addressed to these.")
+    statuses: list[OrderStatus] | None = strawberry.field(default=None, description="In any of these statuses.")
+    activity_types: list[str] | None = strawberry.field(default=None, description="Of these activity types.")
+    assignee_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Assigned to these users.")
+    archived: bool | None = strawberry.field(
+        default=False, description="false (default): hide ARCHIVED; true: only ARCHIVED; null: both."
+    )
+
+
+@strawberry.input(description="How to sort Manage Orders.")
+class OrderSortInput:
+    """Sort of the orders list."""
+
+    field: OrderSortFieldEnum = strawberry.field(
+        default=OrderSortField.LAST_ACTIVITY_AT, description="The sort key; ties are broken by ID."
+    )
+    direction: SortDirection = strawberry.field(default=SortDirection.DESC, description="ASC or DESC.")
+
+
+SEARCH = strawberry.argument(
+    description="Text to find in the number, name, campaign, partner, provider or partner contact (any case)."
+)
+FILTER = strawberry.argument(description="Filters; every one given must match.")
+
+
+def to_filter(flt: OrderFilterInput | None, search: str | None) -> OrderFilter:
+    """The domain filter for the inputs."""
+    text = (search or "").strip()
+    if len(text) > 200:
+        raise InvalidInput("Search text is at most 200 characters.", field="search")
+    if flt is None:
+        return OrderFilter(search=text)
+
+    def ids(values: list[strawberry.ID] | None, type_name: str, field: str) -> tuple[UUID, ...]:
+        return tuple(decode_id(v, type_name, field=f"filter.{field}") for v in values or ())
+
+    return OrderFilter(
+        partner_ids=ids(flt.partner_ids, "Organisation", "partnerIds"),
+        provider_ids=ids(flt.provider_ids, "Organisation", "providerIds"),
+        statuses=tuple(flt.statuses or ()),
+        activity_types=tuple(flt.activity_types or ()),
+        assignee_ids=ids(flt.assignee_ids, "User", "assigneeIds"),
+        archived=flt.archived,
+        search=text,
+    )
+
+
+def to_sort(sort: OrderSortInput | None) -> OrderSort:
+    """The domain sort for the input."""
+    return OrderSort() if sort is None else OrderSort(field=sort.field, direction=sort.direction)
+
+
+def encode_cursor(sort: OrderSort, key: Keyset) -> str:
+    """An opaque cursor for a position in a list sorted by `sort`."""
+    value = key.value.isoformat() if isinstance(key.value, (date, datetime)) else key.value
+    raw = json.dumps([sort.field.value, value, str(key.order_id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(sort: OrderSort, cursor: str, field: str) -> Keyset:
+    """The position a cursor names; it must come from a list with the same sort key."""
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode())
+        sort_field, value, order_id = json.loads(raw)
+        if sort_field != sort.field.value:
+            raise ValueError("cursor of another sort")
+        parsed: datetime | date | int | None
+        if value is None or sort.field is OrderSortField.NUMBER:
+            parsed = None if value is None else int(value)
+        elif sort.field is OrderSortField.ESTIMATED_COMPLETION:
+            parsed = date.fromisoformat(value)
+        else:
+            parsed = datetime.fromisoformat(value)
+        return Keyset(parsed, UUID(order_id))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidInput("The cursor is invalid or belongs to a list sorted differently.", field=field) from None
