@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class Argon2PasswordHasher:
-    """domain.ports.PasswordHasher with argon2id (argon2-cffi's recommended parameters by default)."""
+    """domain.common.PasswordHasher with argon2id (argon2-cffi's recommended parameters by default)."""
 
     def __init__(self, hasher: argon2.PasswordHasher | None = None) -> None:
         self._hasher = hasher or argon2.PasswordHasher()
@@ -39,7 +39,7 @@ class Argon2PasswordHasher:
 
 
 class SystemClock:
-    """domain.ports.Clock: the real time, timezone-aware UTC."""
+    """domain.common.Clock: the real time, timezone-aware UTC."""
 
     def now(self) -> datetime:
         """Now, in UTC."""

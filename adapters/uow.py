@@ -28,7 +28,7 @@ AfterCommit = Callable[[Sequence[tuple[OrderEvent, Order]]], Awaitable[None]]
 
 
 class SqlUnitOfWork:
-    """domain.ports.UnitOfWork over one SQLAlchemy session.
+    """domain.common.UnitOfWork over one SQLAlchemy session.
 
     `commit()` writes the events of every aggregate its repositories loaded or added to
     `order_activity` and `outbox`, moves `orders.last_activity_at` forward, and commits,
@@ -160,5 +160,5 @@ if TYPE_CHECKING:
 def sql_uow_factory(
     sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None
 ) -> Callable[[], SqlUnitOfWork]:
-    """A factory of fresh units of work, for `domain.ports.Ports.uow`."""
+    """A factory of fresh units of work, for `domain.common.Ports.uow`."""
     return lambda: SqlUnitOfWork(sessions, after_commit)

@@ -19,8 +19,8 @@ from domain.common.lists import PageRequest, SortDirection
 from domain.identity.model import Actor
 from domain.orders.queries import OrderFilter, OrderSort, OrderSortField, viewer_for
 from ordergraph.app import Runtime, bearer_token, build_runtime
-from resolvers._order_list import encode_cursor
-from schema.ids import to_global_id
+from schema.common import to_global_id
+from schema.orders import encode_cursor
 
 SORT = OrderSort(OrderSortField.SUBMITTED_AT, SortDirection.DESC)
 

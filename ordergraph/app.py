@@ -44,9 +44,7 @@ from ordergraph.downloads import download_route
 from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
 from ordergraph.hints import HintPublisher
 from ordergraph.limits import BodySizeLimit, graphql_body_limit
-from schema import graphql_core_patch
-from schema.context import AppPorts, Context, LiveOptions
-from schema.ids import to_global_id
+from schema.common import AppPorts, Context, LiveOptions, apply_graphql_core_patch, to_global_id
 from schema.root import SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
 from workers.runtime import Notifier, NotifierConfig
@@ -285,7 +283,7 @@ def serve_app() -> Starlette:
 
 def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:
     """The ASGI application; `freeze_gc` for a process that serves only it (see serve_app)."""
-    graphql_core_patch.apply()
+    apply_graphql_core_patch()
     runtime = build_runtime(settings or get_settings())
     graphql_app = GraphQLApp(runtime)
 

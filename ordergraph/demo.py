@@ -54,7 +54,7 @@ from domain.orders import (
     submit_quote,
     update_order,
 )
-from schema.context import AppPorts
+from schema.common import AppPorts
 
 DEMO_PASSWORD: Final = "ordergraph-demo"  # noqa: S105 - published on purpose: demo data only
 """The password of every demo user."""
@@ -433,7 +433,7 @@ WORK_PATH: Final = (S.IN_PROGRESS, S.WAITING_FOR_PARTNER, S.SCHEDULED, S.EXECUTI
 
 
 class DemoClock:
-    """domain.ports.Clock showing the time the loader sets, so history can be written in the past."""
+    """domain.common.Clock showing the time the loader sets, so history can be written in the past."""
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:

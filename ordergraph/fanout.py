@@ -1,7 +1,7 @@
 """Live fan-out: every event is prepared once per group of like subscriptions and sent to each of them.
 
 A subscription over graphql-transport-ws joins the group of its key: the same document, operation
-and variables, read by the same audience (`domain.visibility.live_audience`: the organisation, its
+and variables, read by the same audience (`domain.orders.live_audience`: the organisation, its
 kind and programme, as nobody in particular with the least role; the user itself when the document
 selects a PERSONAL field). The group runs the subscription once, through the schema like any other, as its
 audience: one bus subscription, one re-read and one execution per event, serialised once. Each
@@ -42,9 +42,8 @@ from strawberry.utils.aio import aclosing
 
 from domain.identity import Actor
 from domain.orders import live_audience
-from schema.context import Context
-from schema.errors import PublicError
-from schema.live import LIVE_UPDATES_INTERRUPTED, selects_personal_fields
+from schema.common import Context, PublicError
+from schema.orders import LIVE_UPDATES_INTERRUPTED, selects_personal_fields
 
 log = logging.getLogger("ordergraph.fanout")
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from domain.common import EventBus
 from domain.orders import Order, OrderEvent, event_channels
-from schema.live import Hint
+from schema.orders import Hint
 
 log = logging.getLogger("ordergraph.hints")
 

@@ -1,1 +1,1 @@
-"""One GraphQL operation per module: decode, call the domain service, map the result."""
+"""The operations of the API, one file each, in one package per context; schema.root merges their roots."""

@@ -1,4 +1,4 @@
-"""The root Schema, assembled from the one-operation-per-file resolvers."""
+"""The root Schema: every context's roots merged, with the defences of the API."""
 
 from __future__ import annotations
 
@@ -21,92 +21,30 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers import (
-    comment_added,
-    comment_create,
-    notification_resend,
-    order_approve,
-    order_archive,
-    order_assign,
-    order_cancel,
-    order_create,
-    order_link,
-    order_link_send,
-    order_message_send,
-    order_recipients_update,
-    order_reject,
-    order_status_change,
-    order_status_counts,
-    order_submit,
-    order_unwatch,
-    order_update,
-    order_updated,
-    order_watch,
-    quote_accept,
-    quote_decline,
-    quote_reject,
-    quote_submit,
-    token_create,
-    token_revoke,
-)
-from resolvers import node as _node
-from resolvers import order as _order
-from resolvers import orders as _orders
-from resolvers import viewer as _viewer
-from schema.context import FreshOperation
-from schema.errors import USER_ERROR_TYPES
-from schema.execution import FastPlainFieldExecutionContext
-from schema.live import StreamingPublicErrors
-from schema.types import Order, Organisation, Service, User
+from resolvers.common import CommonQuery
+from resolvers.identity import IdentityMutation, IdentityQuery
+from resolvers.notifications import NotificationsMutation, NotificationsQuery
+from resolvers.orders import OrdersMutation, OrdersQuery, OrdersSubscription
+from schema.common import USER_ERROR_TYPES, FastPlainFieldExecutionContext, FreshOperation
+from schema.identity import Organisation, User
+from schema.orders import ORDER_ERROR_TYPES, Order, Service, StreamingPublicErrors
+
+# Each context's roots, merged; fields come in the order of the bases.
 
 
 @strawberry.type(description="Reads.")
-class Query:
+class Query(CommonQuery, IdentityQuery, OrdersQuery, NotificationsQuery):
     """The query root."""
-
-    node = _node.node
-    nodes = _node.nodes
-    viewer = _viewer.field
-    order = _order.field
-    orders = _orders.field
-    order_status_counts = order_status_counts.field
-    order_link = order_link.field
 
 
 @strawberry.type(description="Changes. Each returns a payload with the changed object and typed userErrors.")
-class Mutation:
+class Mutation(IdentityMutation, OrdersMutation, NotificationsMutation):
     """The mutation root."""
-
-    token_create = token_create.field
-    token_revoke = token_revoke.field
-    order_create = order_create.field
-    order_update = order_update.field
-    order_submit = order_submit.field
-    order_approve = order_approve.field
-    order_reject = order_reject.field
-    order_status_change = order_status_change.field
-    order_cancel = order_cancel.field
-    order_archive = order_archive.field
-    order_assign = order_assign.field
-    quote_submit = quote_submit.field
-    quote_decline = quote_decline.field
-    quote_accept = quote_accept.field
-    quote_reject = quote_reject.field
-    comment_create = comment_create.field
-    order_recipients_update = order_recipients_update.field
-    order_watch = order_watch.field
-    order_unwatch = order_unwatch.field
-    order_message_send = order_message_send.field
-    order_link_send = order_link_send.field
-    notification_resend = notification_resend.field
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws); authenticate in connection_init.")
-class Subscription:
+class Subscription(OrdersSubscription):
     """The subscription root."""
-
-    order_updated = order_updated.field
-    comment_added = comment_added.field
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +80,7 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*USER_ERROR_TYPES, Order, Organisation, User, Service],
+        types=[*USER_ERROR_TYPES, *ORDER_ERROR_TYPES, Order, Organisation, User, Service],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=FastPlainFieldExecutionContext,

@@ -28,7 +28,7 @@ class _HasEvents(Protocol):
 
 
 class SqlNotificationRepository:
-    """domain.ports.NotificationRepository in the unit of work's transaction."""
+    """domain.notifications.NotificationRepository in the unit of work's transaction."""
 
     def __init__(self, tx: SqlTransaction) -> None:
         self._tx = tx

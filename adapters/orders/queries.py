@@ -76,7 +76,7 @@ organisations, users = identity_tables.organisations, identity_tables.users
 
 
 class SqlOrderQueries:
-    """`domain.queries.OrderQueries` over SQLAlchemy Core; one pooled connection per call."""
+    """`domain.orders.OrderQueries` over SQLAlchemy Core; one pooled connection per call."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -18,7 +18,7 @@ class NotificationQueries(Protocol):
         """Delivery-log rows per order, newest first.
 
         Not yet filtered by audience: callers keep only `domain.notifications.delivery_visible_to`
-        rows, which needs each order (schema.loaders does it before anything reaches a type).
+        rows, which needs each order (schema.common.loaders does it before anything reaches a type).
         """
         ...
 

@@ -9,21 +9,19 @@ import strawberry
 from strawberry.types import Info
 
 from domain.common import MAX_PAGE_SIZE, InvalidInput
-from schema.build import build_one
-from schema.context import Context
-from schema.ids import parse_global_id
-from schema.types import Node
+from schema.common import Context, Node, parse_global_id
+from schema.identity import Organisation, User
+from schema.orders import OrderById, build_one
 
 
 async def _node(info: Info[Context, None], global_id: str) -> Node | None:
     type_name, value = parse_global_id(global_id)
-    loaders = info.context.loaders
     if type_name == "Order":
-        return await build_one(info, await loaders.order.load(value))
+        return await build_one(info, await OrderById.of(info.context).load(value))
     if type_name == "Organisation":
-        return await loaders.organisation.load(value)
+        return await Organisation.load(info.context, value)
     if type_name == "User":
-        return await loaders.user.load(value)
+        return await User.load(info.context, value)
     return None
 
 

@@ -10,10 +10,8 @@ from strawberry.types import Info
 
 from domain.common import DomainError
 from domain.identity import create_token
-from schema.context import Context
-from schema.errors import UserError, user_errors
-from schema.payloads import INPUT
-from schema.types import User
+from schema.common import INPUT, Context, UserError, user_errors
+from schema.identity import User
 
 
 @strawberry.input(description="Credentials.")

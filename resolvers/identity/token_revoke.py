@@ -6,8 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.identity import revoke_token
-from schema.context import Context
-from schema.errors import UserError
+from schema.common import Context, UserError
 
 
 @strawberry.type(description="The result of tokenRevoke.")

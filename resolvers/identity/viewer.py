@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from schema.context import Context
-from schema.errors import PublicError
-from schema.types import Organisation, Service, User
+from schema.common import Context, PublicError
+from schema.identity import Organisation, User
+from schema.orders import Service
 
 
 @strawberry.type(description="The signed-in user and what it works with.")
@@ -33,8 +33,8 @@ async def resolve(info: Info[Context, None]) -> Viewer:
     """The caller."""
     context = info.context
     actor = context.require_actor()
-    user = await context.loaders.user.load(actor.user_id)
-    organisation = await context.loaders.organisation.load(actor.organisation_id)
+    user = await User.load(context, actor.user_id)
+    organisation = await Organisation.load(context, actor.organisation_id)
     if user is None or organisation is None:  # pragma: no cover - the token was just checked
         raise PublicError("Your account is no longer active.", code="UNAUTHENTICATED")
     return Viewer(user=user, organisation=organisation)

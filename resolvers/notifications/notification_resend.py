@@ -8,11 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain.notifications import resend_notification
-from schema.context import Context
-from schema.errors import UserError
-from schema.ids import decode_id
-from schema.payloads import INPUT, attempt
-from schema.types import Notification
+from schema.common import INPUT, Context, UserError, attempt, decode_id
+from schema.notifications import Notification
 
 
 @strawberry.input(description="Which notification to send again.")

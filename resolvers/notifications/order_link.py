@@ -9,11 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain.notifications import open_order_link
-from schema.build import build_one
-from schema.context import Context
-from schema.errors import UserError
-from schema.payloads import attempt
-from schema.types import Order
+from schema.common import Context, UserError, attempt
+from schema.orders import Order, build_one
 
 
 @strawberry.type(description="What an order link leads to.")

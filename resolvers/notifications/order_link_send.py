@@ -12,12 +12,8 @@ from domain.common import InvalidInput
 from domain.identity import Actor
 from domain.notifications import OrderLink, SendOrderLink, send_order_link
 from domain.orders import Order as DomainOrder
-from schema.build import build_one
-from schema.context import AppPorts, Context
-from schema.errors import UserError
-from schema.ids import decode_id
-from schema.payloads import INPUT, attempt
-from schema.types import Order
+from schema.common import INPUT, AppPorts, Context, UserError, attempt, decode_id
+from schema.orders import Order, build_one
 
 
 @strawberry.input(description="Who gets the link, and what the email says.")

@@ -12,13 +12,8 @@ from domain.common import DomainError
 from domain.notifications import SendMessage, send_message
 from domain.orders import MAX_ATTACHMENT_BYTES
 from domain.orders import Upload as DomainUpload
-from schema.build import build_one
-from schema.context import Context
-from schema.enums import CommentVisibility
-from schema.errors import UserError, user_errors
-from schema.ids import decode_id
-from schema.payloads import INPUT
-from schema.types import Comment, Order
+from schema.common import INPUT, Context, UserError, decode_id, user_errors
+from schema.orders import Comment, CommentVisibility, Order, build_one
 
 
 @strawberry.input(description="A follow-up: emailed to `to`, and kept on the order's thread as a comment.")

@@ -10,10 +10,9 @@ from strawberry.types import Info
 from domain.identity import Actor
 from domain.notifications import UpdateRecipients, update_recipients
 from domain.orders import Order as DomainOrder
-from schema.context import AppPorts, Context
-from schema.enums import RecipientSide
-from schema.ids import decode_id
-from schema.payloads import INPUT, OrderPayload, order_command
+from schema.common import INPUT, AppPorts, Context, decode_id
+from schema.notifications import RecipientSide
+from schema.orders import OrderPayload, order_command
 
 
 @strawberry.input(description="One side's notification addresses (the whole list: it replaces the old one).")

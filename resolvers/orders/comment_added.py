@@ -8,10 +8,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from schema.context import Context
-from schema.ids import decode_id
-from schema.live import comments_added
-from schema.types import Comment
+from schema.common import Context, decode_id
+from schema.orders import Comment, comments_added
 
 
 async def resolve(

@@ -11,12 +11,8 @@ from strawberry.types import Info
 from domain.common import DomainError
 from domain.orders import MAX_ATTACHMENT_BYTES, CreateComment, create_comment
 from domain.orders import Upload as DomainUpload
-from schema.context import Context
-from schema.enums import CommentVisibility
-from schema.errors import UserError, user_errors
-from schema.ids import decode_id
-from schema.payloads import INPUT
-from schema.types import Comment
+from schema.common import INPUT, Context, UserError, decode_id, user_errors
+from schema.orders import Comment, CommentVisibility
 
 
 @strawberry.input(description="A comment. Attachments: at most 5 MB each, type checked by content.")

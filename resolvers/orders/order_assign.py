@@ -8,9 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain.orders import AssignOrder, assign_order
-from schema.context import Context
-from schema.ids import decode_id
-from schema.payloads import INPUT, OrderPayload, order_command
+from schema.common import INPUT, Context, decode_id
+from schema.orders import OrderPayload, order_command
 
 
 @strawberry.input(description="Which order, and to whom.")

@@ -9,11 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain.orders import CreateOrder, create_order
-from schema.context import Context
-from schema.enums import OrderKind
-from schema.ids import decode_id
-from schema.inputs import LineItemInput
-from schema.payloads import INPUT, OrderPayload, order_command
+from schema.common import INPUT, Context, decode_id
+from schema.orders import LineItemInput, OrderKind, OrderPayload, order_command
 
 
 @strawberry.input(description="A new order. FLAT_FEE orders name a service; QUOTED ones may name a provider.")

@@ -8,10 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain.orders import ChangeOrderStatus, change_order_status
-from schema.context import Context
-from schema.enums import OrderStatus
-from schema.ids import decode_id
-from schema.payloads import INPUT, OrderPayload, order_command
+from schema.common import INPUT, Context, decode_id
+from schema.orders import OrderPayload, OrderStatus, order_command
 
 
 @strawberry.input(description="Which order, and the status to move it to.")

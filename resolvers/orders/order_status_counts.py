@@ -7,9 +7,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers._order_list import FILTER, SEARCH, OrderFilterInput, to_filter
-from schema.context import Context
-from schema.types import OrderStatusCount
+from schema.common import Context
+from schema.orders import FILTER, SEARCH, OrderFilterInput, OrderStatusCount, to_filter
 
 
 async def resolve(

@@ -10,11 +10,8 @@ from strawberry.types import Info
 
 from domain.orders import UNSET as DOMAIN_UNSET
 from domain.orders import UpdateOrder, update_order
-from schema.context import Context
-from schema.enums import Priority
-from schema.ids import decode_id
-from schema.inputs import LineItemInput
-from schema.payloads import INPUT, OrderPayload, order_command
+from schema.common import INPUT, Context, decode_id
+from schema.orders import LineItemInput, OrderPayload, Priority, order_command
 
 
 @strawberry.input(description="Fields to change; leave a field out to keep it.")

@@ -8,9 +8,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from schema.context import Context
-from schema.ids import decode_id
-from schema.live import OrderUpdate, order_updates
+from schema.common import Context, decode_id
+from schema.orders import OrderUpdate, order_updates
 
 
 async def resolve(

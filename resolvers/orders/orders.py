@@ -8,20 +8,22 @@ import strawberry
 from strawberry.types import Info
 
 from domain.common import MAX_PAGE_SIZE, InvalidInput, PageRequest
-from resolvers._order_list import (
+from schema.common import Context, selects
+from schema.orders import (
     FILTER,
     SEARCH,
+    OrderConnection,
+    OrderEdge,
     OrderFilterInput,
     OrderSortInput,
+    PageInfo,
+    build_orders,
     decode_cursor,
     encode_cursor,
+    selected_names,
     to_filter,
     to_sort,
 )
-from schema.build import build_orders, selected_names
-from schema.context import Context
-from schema.selection import selects
-from schema.types import OrderConnection, OrderEdge, PageInfo
 
 DEFAULT_PAGE_SIZE = 20
 

@@ -8,9 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain.orders import DecideQuote, reject_quote
-from schema.context import Context
-from schema.ids import decode_id
-from schema.payloads import INPUT, QuotePayload, quote_command
+from schema.common import INPUT, Context, decode_id
+from schema.orders import QuotePayload, quote_command
 
 
 @strawberry.input(description="Which quote.")

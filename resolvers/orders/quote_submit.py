@@ -9,10 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from domain.orders import SubmitQuote, submit_quote
-from schema.context import Context
-from schema.ids import decode_id
-from schema.inputs import LineItemInput
-from schema.payloads import INPUT, QuotePayload, quote_command
+from schema.common import INPUT, Context, decode_id
+from schema.orders import LineItemInput, QuotePayload, quote_command
 
 
 @strawberry.input(description="A quote: services and costs, expiry, promised completion, a message.")

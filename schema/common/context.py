@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from strawberry.extensions import SchemaExtension
 
@@ -16,7 +16,9 @@ from domain.notifications import NotificationQueries, NotificationsUnitOfWork
 from domain.orders import OrderQueries, Viewer, viewer_for
 
 if TYPE_CHECKING:
-    from schema.loaders import Loaders
+    from schema.common.loaders import AnyLoader
+
+L = TypeVar("L", bound="AnyLoader")
 
 
 class AppUnitOfWork(NotificationsUnitOfWork, IdentityUnitOfWork, Protocol):
@@ -71,7 +73,7 @@ class Context:
     """A live subscription on this context is waiting for its next hint (nothing of an event in hand)."""
     stop_live: bool = False
     """Set to end this context's live subscriptions the next time they would wait for a hint."""
-    _loaders: Loaders | None = field(default=None, repr=False)
+    _loaders: dict[type[Any], Any] = field(default_factory=dict, repr=False)
 
     def require_actor(self) -> Actor:
         """The authenticated actor, or the UNAUTHENTICATED error."""
@@ -87,25 +89,23 @@ class Context:
         """The read-side scopes of the authenticated actor."""
         return viewer_for(self.require_actor())
 
-    @property
-    def loaders(self) -> Loaders:
-        """DataLoaders for this request, created on first use."""
-        if self._loaders is None:
-            from schema.loaders import Loaders
-
-            self._loaders = Loaders(self.queries, self.viewer, self.require_actor())
-        return self._loaders
+    def loader(self, kind: type[L]) -> L:
+        """The request's instance of a loader class (see `schema.common.loaders`), created on first use."""
+        found = self._loaders.get(kind)
+        if found is None:
+            found = self._loaders[kind] = kind(self)
+        return found
 
     def renew_loaders(self) -> None:
         """Drop the DataLoaders (and their caches); the next use builds fresh ones for the current actor."""
-        self._loaders = None
+        self._loaders.clear()
 
     async def recheck(self) -> None:
         """Fresh DataLoaders, and the token checked again when its last check is older than allowed.
 
         A context without a token (a live audience's) has nothing to check again.
         """
-        self._loaders = None
+        self._loaders.clear()
         live = self.live
         if live is None or not self.recheck_due():
             return

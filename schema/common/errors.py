@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from typing import TypeAlias
+from collections.abc import Callable, Iterator
+from typing import Any, TypeAlias, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from domain.common import DomainError, InvalidTransition, VersionConflict
+from domain.common import DomainError, VersionConflict
 from domain.common import ErrorCode as DomainErrorCode
-from domain.orders import OrderStatus as DomainOrderStatus
-from schema.enums import OrderStatus
 
 log = logging.getLogger("ordergraph.errors")
 
@@ -53,15 +51,6 @@ class AuthenticationError(UserError):
     """Authentication failed."""
 
 
-@strawberry.type(description="The order lifecycle does not allow this move for you from the current status.")
-class InvalidTransitionError(UserError):
-    """An illegal status change."""
-
-    current_status: OrderStatus = strawberry.field(description="The order's status now.")
-    requested_status: OrderStatus = strawberry.field(description="The status asked for.")
-    allowed_statuses: list[OrderStatus] = strawberry.field(description="Statuses you may move the order to now.")
-
-
 @strawberry.type(description="The order changed since the version you sent; reload it and retry.")
 class VersionConflictError(UserError):
     """Optimistic concurrency conflict."""
@@ -92,20 +81,29 @@ def api_field(name: str | None) -> str | None:
     return f"{head}{dot}{rest}"
 
 
+E = TypeVar("E", bound=DomainError)
+
+_SPECIFIC: dict[type[DomainError], Callable[[Any, str | None], UserError]] = {}
+
+
+def user_error_for(
+    kind: type[E],
+) -> Callable[[Callable[[E, str | None], UserError]], Callable[[E, str | None], UserError]]:
+    """Register how a context's own domain error becomes its typed user error (given the API's field path)."""
+
+    def register(convert: Callable[[E, str | None], UserError]) -> Callable[[E, str | None], UserError]:
+        _SPECIFIC[kind] = convert
+        return convert
+
+    return register
+
+
 def user_errors(exc: DomainError) -> list[UserError]:
     """The typed user error for an expected domain error."""
     code, field, message = exc.code, api_field(exc.field), exc.message
-    if isinstance(exc, InvalidTransition):
-        return [
-            InvalidTransitionError(
-                field=field,
-                message=message,
-                code=code,
-                current_status=DomainOrderStatus(exc.current),
-                requested_status=DomainOrderStatus(exc.requested),
-                allowed_statuses=[DomainOrderStatus(s) for s in exc.allowed],
-            )
-        ]
+    for kind, convert in _SPECIFIC.items():
+        if isinstance(exc, kind):
+            return [convert(exc, field)]
     if isinstance(exc, VersionConflict):
         return [VersionConflictError(field=field, message=message, code=code, current_version=exc.current)]
     by_code: dict[DomainErrorCode, type[UserError]] = {
@@ -122,9 +120,9 @@ USER_ERROR_TYPES: tuple[type, ...] = (
     NotFoundError,
     PermissionDeniedError,
     AuthenticationError,
-    InvalidTransitionError,
     VersionConflictError,
 )
+"""The user errors every context may return; a context adds its own types to the schema beside these."""
 
 
 def _document_error_code(message: str) -> str:

@@ -1,7 +1,7 @@
 """A faster path through graphql-core for plain fields.
 
 Most fields of a Manage Orders page are values read straight off an object: Strawberry's "basic"
-fields, with no resolver, arguments or extensions (schema.build loads relations beforehand so that
+fields, with no resolver, arguments or extensions (schema.orders.build loads relations beforehand so that
 even an order's partner or latest comment is one). For each of those, graphql-core's general path
 builds a resolve-info object, calls the resolver through Strawberry's wrapper and probes the result
 for awaitables: about fifteen hundred times a request. This execution context reads the attribute

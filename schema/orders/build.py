@@ -15,8 +15,10 @@ from uuid import UUID
 from strawberry.types import Info
 
 from domain import orders as do
-from schema.context import Context
-from schema.types import Comment, Order
+from schema.common import Context
+from schema.identity import Organisation, OrganisationById, User, UserById
+from schema.orders.loaders import LatestCommentByOrder
+from schema.orders.types import Comment, Order
 
 
 def selected_names(info: Info[Context, None]) -> frozenset[str]:
@@ -39,21 +41,29 @@ async def _load(loader: Any, ids: Iterable[UUID | None], wanted: bool) -> dict[U
     return dict(zip(keys, await loader.load_many(keys), strict=True))
 
 
+def _built(kind: Any, found: dict[UUID, Any]) -> dict[UUID, Any]:
+    """GraphQL objects of the domain objects found (each built once however many orders share it)."""
+    return {key: kind.from_domain(value) for key, value in found.items() if value is not None}
+
+
 async def build_orders(context: Context, orders: Sequence[do.Order], names: frozenset[str]) -> list[Order]:
     """GraphQL orders with every selected hot relation loaded in one batch per relation."""
-    loaders = context.loaders
     want_people = bool({"partnerContact", "owner", "assignee"} & names)
     organisations, people, latest = await asyncio.gather(
         _load(
-            loaders.organisation,
+            OrganisationById.of(context),
             (i for o in orders for i in (o.partner_id, o.provider_id)),
             bool({"partner", "provider"} & names),
         ),
         _load(
-            loaders.user, (i for o in orders for i in (o.partner_contact_id, o.owner_id, o.assignee_id)), want_people
+            UserById.of(context),
+            (i for o in orders for i in (o.partner_contact_id, o.owner_id, o.assignee_id)),
+            want_people,
         ),
-        _load(loaders.latest_comment, (o.id for o in orders), "latestComment" in names),
+        _load(LatestCommentByOrder.of(context), (o.id for o in orders), "latestComment" in names),
     )
+    organisations = _built(Organisation, organisations)
+    people = _built(User, people)
     comments = {key: c for key, c in latest.items() if c is not None}
     built_comments = dict(zip(comments, await build_comments(context, list(comments.values()), names), strict=True))
     actor = context.require_actor()
@@ -74,7 +84,7 @@ async def build_orders(context: Context, orders: Sequence[do.Order], names: froz
 
 async def build_comments(context: Context, comments: Sequence[do.Comment], names: frozenset[str]) -> list[Comment]:
     """GraphQL comments with their authors loaded in one batch when selected."""
-    authors = await _load(context.loaders.user, (c.author_id for c in comments), "author" in names)
+    authors = _built(User, await _load(UserById.of(context), (c.author_id for c in comments), "author" in names))
     return [Comment.from_domain(c, author=authors.get(c.author_id)) for c in comments]
 
 

@@ -1,4 +1,4 @@
-"""Decoding shared by the Manage Orders operations: filter input and cursors."""
+"""Manage Orders' inputs and cursors: the filter and sort inputs, decoded into the domain's, and keyset cursors."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import strawberry
 
 from domain.common import InvalidInput, Keyset
 from domain.orders import OrderFilter, OrderSort, OrderSortField
-from schema.enums import OrderSortField as OrderSortFieldEnum
-from schema.enums import OrderStatus, SortDirection
-from schema.ids import decode_id
+from schema.common import SortDirection, decode_id
+from schema.orders.enums import OrderSortField as OrderSortFieldEnum
+from schema.orders.enums import OrderStatus
 
 
 @strawberry.input(description="Manage Orders filters; every one given must match.")

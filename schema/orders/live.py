@@ -1,7 +1,7 @@
 """Live updates: the hint format, each subscriber's feed of hints, and the subscription payloads.
 
 After a commit, the composition root publishes a small `Hint` (ids and a kind, never data) on the
-channels of the organisations that may see the event (`domain.visibility.event_channels`). A
+channels of the organisations that may see the event (`domain.orders.event_channels`). A
 subscriber listens on its own channels (`subscriber_channels`) and, for every hint, re-reads the
 order and the event as itself, with fresh DataLoaders: the message is a hint, the database is the
 truth. What the subscriber may not see is skipped silently, so not even the time of an internal
@@ -30,11 +30,11 @@ from strawberry.types.nodes import SelectedField, Selection
 from domain.common import EventBus, LiveUpdatesInterrupted, NotFound
 from domain.identity import Actor
 from domain.orders import EventKind, OrderEvent, subscriber_channels
-from schema.build import build_comments, build_orders, selected_names
-from schema.context import Context, LiveOptions
-from schema.errors import PublicError, PublicErrors
-from schema.ids import to_global_id
-from schema.types import ActivityEntry, Comment, Order, Quote, User
+from schema.common import Context, LiveOptions, PublicError, PublicErrors, to_global_id
+from schema.identity import User
+from schema.orders.build import build_comments, build_orders, selected_names
+from schema.orders.loaders import ActivityEntryById, CommentsByOrder, OrderById, QuotesByOrder
+from schema.orders.types import ActivityEntry, Comment, Order, Quote
 
 log = logging.getLogger("ordergraph.live")
 
@@ -223,13 +223,13 @@ class OrderUpdate:
     async def actor(self, info: Info[Context, None]) -> User | None:
         if self.activity.actor_id is None:
             return None
-        return await info.context.loaders.user.load(self.activity.actor_id)
+        return await User.load(info.context, self.activity.actor_id)
 
     @strawberry.field(description="The comment, for a COMMENT change.")
     async def comment(self, info: Info[Context, None]) -> Comment | None:
         if self.change is not OrderChange.COMMENT or self.subject_id is None:
             return None
-        comments = await info.context.loaders.comments.load(self.order_id)
+        comments = await CommentsByOrder.of(info.context).load(self.order_id)
         found = [c for c in comments if c.id == self.subject_id]
         built = await build_comments(info.context, found, selected_names(info))
         return built[0] if built else None
@@ -239,7 +239,7 @@ class OrderUpdate:
         if self.change is not OrderChange.QUOTE or self.subject_id is None:
             return None
         quote_id = to_global_id("Quote", self.subject_id)
-        quotes = await info.context.loaders.quotes.load(self.order_id)
+        quotes = [Quote.from_domain(q) for q in await QuotesByOrder.of(info.context).load(self.order_id)]
         return next((q for q in quotes if q.id == quote_id), None)
 
 
@@ -280,7 +280,7 @@ def names_below(info: Info[Context, None], field_name: str | None) -> frozenset[
 
 
 async def _require_order(context: Context, order_id: UUID, field: str) -> None:
-    if await context.loaders.order.load(order_id) is None:
+    if await OrderById.of(context).load(order_id) is None:
         raise NotFound("Order", field=field)
     context.renew_loaders()
 
@@ -327,8 +327,10 @@ async def _order_updates(context: Context, order_id: UUID | None, names: frozens
 async def order_update(context: Context, hint: Hint, names: frozenset[str]) -> OrderUpdate | None:
     """The update `hint` announces, as the context's actor may see it now; None when it may not."""
     await _recheck(context)
-    loaders = context.loaders
-    order, entry = await asyncio.gather(loaders.order.load(hint.order_id), loaders.activity_entry.load(hint.event_id))
+    order, event = await asyncio.gather(
+        OrderById.of(context).load(hint.order_id), ActivityEntryById.of(context).load(hint.event_id)
+    )
+    entry = None if event is None else ActivityEntry.from_domain(event)
     if order is None or entry is None or entry.kind is not hint.kind or entry.order_id != order.id:
         return None
     [built] = await build_orders(context, [order], names)
@@ -356,7 +358,7 @@ async def _comments_added(context: Context, order_id: UUID, names: frozenset[str
             if hint.kind is not EventKind.COMMENT_ADDED or hint.order_id != order_id or hint.subject_id is None:
                 continue
             await _recheck(context)
-            comments = await context.loaders.comments.load(order_id)
+            comments = await CommentsByOrder.of(context).load(order_id)
             found = [c for c in comments if c.id == hint.subject_id]
             if found:
                 [built] = await build_comments(context, found, names)

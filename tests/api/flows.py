@@ -21,7 +21,7 @@ from uuid import UUID
 import httpx
 
 from domain.orders.lifecycle import Party
-from schema.ids import parse_global_id, to_global_id
+from schema.common import parse_global_id, to_global_id
 from tests.api import documents as doc
 from tests.api.conftest import Api
 from tests.api.world import PEOPLE

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from adapters.orders import tables as order_tables
 from ordergraph.app import create_app
-from schema.ids import to_global_id
+from schema.common import to_global_id
 from tests.api import documents as doc
 from tests.api.conftest import Api, settings_for
 from tests.api.flows import OrderRef, attempt, order_at, post_comment, read_order, settle_uploads, user_id

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.email import FileMailer, Renderer
 from adapters.security import Argon2PasswordHasher, SystemClock
 from ordergraph.app import Runtime, create_app
-from schema.ids import to_global_id
+from schema.common import to_global_id
 from tests.api.conftest import Api, GraphQLClient, settings_for
 from tests.api.world import build_world
 from workers.delivery import Sender

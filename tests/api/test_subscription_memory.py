@@ -19,8 +19,7 @@ import strawberry
 from graphql.execution.executor import Executor
 
 from ordergraph.app import create_app
-from schema import graphql_core_patch
-from schema.execution import FastPlainFieldExecutionContext
+from schema.common import FastPlainFieldExecutionContext, graphql_core_patch
 from tests.api.conftest import settings_for
 
 EVENTS = 10_000

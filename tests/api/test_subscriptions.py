@@ -30,11 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection
 
-import schema.live
+import schema.orders.live
 from adapters.security import Argon2PasswordHasher
 from ordergraph.app import Runtime, create_app
 from ordergraph.fanout import FanOut, FellBehind, Member, Shared
-from schema.ids import parse_global_id, to_global_id
+from schema.common import parse_global_id, to_global_id
 from tests.api.conftest import counting, settings_for
 from tests.api.world import World, add_colleague, build_world
 from tests.conftest import REDIS_URL, REQUIRE_SERVICES
@@ -535,7 +535,7 @@ async def test_unexpected_errors_in_live_events_are_masked(live: Live, monkeypat
     async def broken(*_: Any) -> None:
         raise RuntimeError("internal detail that must not leak")
 
-    monkeypatch.setattr(schema.live, "order_update", broken)
+    monkeypatch.setattr(schema.orders.live, "order_update", broken)
     order_id = await flat_fee_order(live)
     client = await live.client("partner")
     op = await client.subscribe(ORDER_UPDATED)
@@ -733,14 +733,14 @@ async def test_a_group_whose_last_member_leaves_mid_event_ends_after_it_not_in_i
 ) -> None:
     # given a group whose reading of an event takes a while
     reading = asyncio.Event()
-    real_update = schema.live.order_update
+    real_update = schema.orders.live.order_update
 
     async def slow(*args: Any) -> Any:
         reading.set()
         await asyncio.sleep(0.3)
         return await real_update(*args)
 
-    monkeypatch.setattr(schema.live, "order_update", slow)
+    monkeypatch.setattr(schema.orders.live, "order_update", slow)
     order_id = await flat_fee_order(live)
     client = await live.client("partner")
     op = await client.subscribe(ORDER_UPDATED)

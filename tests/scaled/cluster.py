@@ -42,7 +42,7 @@ from adapters.notifications import tables as notification_tables
 from adapters.security import Argon2PasswordHasher
 from adapters.settings import Settings
 from ordergraph.app import build_runtime
-from schema.ids import to_global_id
+from schema.common import to_global_id
 from tests.api.world import World, build_world
 from tests.live_client import GraphQLHttp
 

@@ -1,4 +1,4 @@
-"""In-memory implementations of domain.ports, for testing the services without a database.
+"""In-memory implementations of domain.common.ports, for testing the services without a database.
 
 They behave like the SQL adapters where it matters to a service:
 - a `FakeStore` is the database; each `FakeUnitOfWork` works on deep copies of it, so nothing a
@@ -297,7 +297,7 @@ class FakeCatalogue:
 
 
 class FakeUnitOfWork:
-    """domain.ports.UnitOfWork in memory; see the module docstring for what it guarantees."""
+    """domain.common.UnitOfWork in memory; see the module docstring for what it guarantees."""
 
     # Typed as the ports (protocol attributes are invariant); the fakes are kept privately too.
     orders: OrderRepository

@@ -1,0 +1,63 @@
+"""What every context's GraphQL layer shares: the request context, loaders, IDs, errors, payloads, execution."""
+
+from schema.common.context import AppPorts, AppQueries, AppUnitOfWork, Context, FreshOperation, LiveOptions
+from schema.common.enums import SortDirection
+from schema.common.errors import (
+    USER_ERROR_TYPES,
+    AuthenticationError,
+    E,
+    ErrorCode,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    PublicError,
+    PublicErrors,
+    UserError,
+    VersionConflictError,
+    api_field,
+    user_error_for,
+    user_errors,
+)
+from schema.common.execution import FastPlainFieldExecutionContext
+from schema.common.graphql_core_patch import apply as apply_graphql_core_patch
+from schema.common.ids import decode_id, parse_global_id, to_global_id
+from schema.common.loaders import AnyLoader, Loader
+from schema.common.node import PERSONAL, Node
+from schema.common.payloads import INPUT, attempt
+from schema.common.selection import selects
+
+__all__ = [
+    "INPUT",
+    "PERSONAL",
+    "USER_ERROR_TYPES",
+    "AnyLoader",
+    "AppPorts",
+    "AppQueries",
+    "AppUnitOfWork",
+    "AuthenticationError",
+    "Context",
+    "E",
+    "ErrorCode",
+    "FastPlainFieldExecutionContext",
+    "FreshOperation",
+    "InputError",
+    "LiveOptions",
+    "Loader",
+    "Node",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PublicError",
+    "PublicErrors",
+    "SortDirection",
+    "UserError",
+    "VersionConflictError",
+    "api_field",
+    "apply_graphql_core_patch",
+    "attempt",
+    "decode_id",
+    "parse_global_id",
+    "selects",
+    "to_global_id",
+    "user_error_for",
+    "user_errors",
+]
