@@ -1,77 +1,58 @@
-"""Manage Orders' list in SQL: filters, search, sorts, keyset pages, totals and status counts."""
+"""Manage Orders' list, declared to the list machinery (adapters.db.lists): filters, search, sorts, relations.
+
+A page reads, in its one statement, the relations the client selected (`OrderIncludes`): the
+partner and provider, the partner contact, owner and assignee, and the latest comment with its
+author, each scoped exactly as the query that would otherwise load it (`organisations_by_id`,
+`users_by_id`, `latest_comment_by_order`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import lru_cache
-from typing import Any, Final, Literal
+from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import (
-    ColumnElement,
-    FromClause,
-    Integer,
-    Select,
-    and_,
-    bindparam,
-    exists,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import ColumnElement, FromClause, Subquery, and_, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.identity import identity_tables
-from adapters.orders.mapping import (
-    order_from_row,
-)
+from adapters.db import MAX_INT4, Listing, SortKey, contains, count_by, fetch_page, search_param
+from adapters.identity import identity_tables, organisation_from_row, user_from_row
+from adapters.orders.mapping import comment_from_row, order_from_row
 from adapters.orders.scope import (
     Params,
     ViewerShape,
-    fetch,
+    admits,
     ids_param,
     order_columns,
     param,
+    user_columns,
+    user_params,
+    user_visible,
     viewer_params,
     viewer_shape,
     visible,
 )
-from adapters.orders.tables import orders
-from domain.common import MAX_PAGE_SIZE, InvalidInput, Keyset, PageRequest, SortDirection
+from adapters.orders.tables import comments, orders
+from domain.common import PageRequest
+from domain.identity import Organisation, User
 from domain.orders import (
+    NO_INCLUDES,
+    Comment,
     OrderFilter,
+    OrderIncludes,
     OrderPage,
     OrderSort,
     OrderSortField,
     OrderStatus,
+    PageRelations,
     StatusCount,
     Viewer,
 )
 
 organisations, users = identity_tables.organisations, identity_tables.users
 
-
-_SORT_ATTRIBUTE: Final = {
-    OrderSortField.SUBMITTED_AT: "submitted_at",
-    OrderSortField.LAST_ACTIVITY_AT: "last_activity_at",
-    OrderSortField.ESTIMATED_COMPLETION: "estimated_completion",
-    OrderSortField.NUMBER: "number",
-}
-"""The order column (and `Order` attribute) each sort field sorts by."""
-
-
 _STATUS_RANK: Final = {status: rank for rank, status in enumerate(OrderStatus)}
-
-
-_MAX_INT4: Final = 2**31 - 1
-
-
-_LIKE_ESCAPE: Final = "/"
-
-
-_TOTAL, _MORE_BEFORE, _MORE_AFTER = "page_total", "page_more_before", "page_more_after"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +84,10 @@ def _filter(flt: OrderFilter, *, with_statuses: bool) -> tuple[_FilterShape, Par
         params["f_assignees"] = list(flt.assignee_ids)
     term = flt.search.strip()
     if term:
-        params["f_search"] = f"%{_escape_like(term)}%"
+        params["f_search"] = search_param(term)
         # A term of digits (optionally `#` first) also finds the order with exactly that number.
         digits = term.removeprefix("#")
-        if digits.isascii() and digits.isdigit() and int(digits) <= _MAX_INT4:
+        if digits.isascii() and digits.isdigit() and int(digits) <= MAX_INT4:
             params["f_number"] = int(digits)
     shape = _FilterShape(
         partners="f_partners" in params,
@@ -119,12 +100,6 @@ def _filter(flt: OrderFilter, *, with_statuses: bool) -> tuple[_FilterShape, Par
         search_number="f_number" in params,
     )
     return shape, params
-
-
-def _escape_like(text: str) -> str:
-    """The user's text matched literally: LIKE's wildcards and the escape character escaped."""
-    e = _LIKE_ESCAPE
-    return text.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
 
 
 def _order_where(t: FromClause, who: ViewerShape, f: _FilterShape) -> ColumnElement[bool]:
@@ -153,7 +128,7 @@ def _search(t: FromClause, f: _FilterShape) -> ColumnElement[bool]:
     """Case-insensitive substring match over the order's texts and its parties' names and contact."""
 
     def has(col: ColumnElement[Any]) -> ColumnElement[bool]:
-        return col.ilike(param("f_search"), escape=_LIKE_ESCAPE)
+        return contains(col, "f_search")
 
     named_orgs = select(organisations.c.id).where(
         organisations.c.programme_id == param("v_programme"), has(organisations.c.name)
@@ -175,194 +150,132 @@ def _search(t: FromClause, f: _FilterShape) -> ColumnElement[bool]:
     return or_(*matches)
 
 
-KeyShape = Literal["null", "value"] | None
+Where = tuple[ViewerShape, "_FilterShape"]
 
 
-@dataclass(frozen=True, slots=True)
-class _PageShape:
-    viewer: ViewerShape
-    filter: _FilterShape
-    field: OrderSortField
-    ascending: bool
-    forward: bool
-    after: KeyShape
-    before: KeyShape
-    with_total: bool
+def _where(t: FromClause, shape: Where) -> ColumnElement[bool]:
+    return _order_where(t, *shape)
 
 
-def _key_shape(key: Keyset | None) -> KeyShape:
-    if key is None:
-        return None
-    return "null" if key.value is None else "value"
+def _columns(t: FromClause, shape: Where) -> list[ColumnElement[Any]]:
+    return order_columns(t, shape[0])
 
 
-def _page_size(page: PageRequest) -> tuple[int, bool]:
-    """How many rows, and whether forwards; refuses sizes outside 0..MAX_PAGE_SIZE."""
-    if page.first is not None and page.last is not None:
-        raise InvalidInput("Ask for first or last, not both.", field="last")
-    if page.last is not None:
-        if not 0 <= page.last <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"last must be between 0 and {MAX_PAGE_SIZE}.", field="last")
-        return page.last, False
-    first = MAX_PAGE_SIZE if page.first is None else page.first
-    if not 0 <= first <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"first must be between 0 and {MAX_PAGE_SIZE}.", field="first")
-    return first, True
+_PARTIES: Final = (("partner", "partner_id"), ("provider", "provider_id"))
+_PEOPLE: Final = (("contact", "partner_contact_id"), ("owner", "owner_id"), ("assignee", "assignee_id"))
 
 
-def _check_key(field: OrderSortField, key: Keyset, name: str) -> None:
-    """Refuses a cursor whose value cannot belong to this sort (e.g. one made for another sort)."""
-    value = key.value
-    if field is OrderSortField.NUMBER:
-        fits = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_INT4
-    elif field is OrderSortField.ESTIMATED_COMPLETION:
-        fits = value is None or (isinstance(value, date) and not isinstance(value, datetime))
-    else:
-        fits = value is None or (isinstance(value, datetime) and value.tzinfo is not None)
-    if not fits or not isinstance(key.order_id, UUID):
-        raise InvalidInput("The cursor does not belong to this sort order.", field=name)
+def _related(page: Subquery, include: tuple[ViewerShape, OrderIncludes]) -> tuple[FromClause, list[Any]]:
+    """The page joined to the relations `include` asks for; their columns labelled `<relation>__<column>`."""
+    who, wanted = include
+    joined: FromClause = page
+    columns: list[Any] = []
+    if wanted.parties:
+        for name, key in _PARTIES:
+            org = organisations.alias(f"r_{name}")
+            joined = joined.outerjoin(org, and_(org.c.id == page.c[key], org.c.programme_id == param("v_programme")))
+            columns += [c.label(f"{name}__{c.key}") for c in org.c]
+    if wanted.people:
+        for name, key in _PEOPLE:
+            joined, more = _join_user(joined, name, page.c[key])
+            columns += more
+    if wanted.latest_comment:
+        c = comments.alias("r_latest")
+        newest = (
+            select(comments.c.id)
+            .where(
+                comments.c.order_id == page.c.id,
+                admits(comments.c.audience_org_id, comments.c.audience_buyer_side, who, page),
+            )
+            .order_by(comments.c.created_at.desc(), comments.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        joined = joined.outerjoin(c, c.c.id == newest)
+        columns += [col.label(f"latest__{col.key}") for col in c.c]
+        joined, more = _join_user(joined, "author", c.c.author_id)
+        columns += more
+    return joined, columns
 
 
-def _ahead(
-    a: ColumnElement[Any], b: ColumnElement[Any], *, ascending: bool, inclusive: bool = False
-) -> ColumnElement[bool]:
-    """`a` comes after `b` (or equals it, when inclusive) in the direction."""
-    if ascending:
-        return a >= b if inclusive else a > b
-    return a <= b if inclusive else a < b
+def _join_user(joined: FromClause, name: str, key: ColumnElement[Any]) -> tuple[FromClause, list[Any]]:
+    user, org = users.alias(f"r_{name}"), organisations.alias(f"r_{name}_org")
+    scoped = user.join(org, org.c.id == user.c.organisation_id)
+    return joined.outerjoin(scoped, and_(user.c.id == key, user_visible(user, org))), user_columns(user, f"{name}__")
 
 
-def _beyond(t: FromClause, s: _PageShape, prefix: str, key: KeyShape, *, inclusive: bool) -> ColumnElement[bool]:
-    """Rows after the key `prefix` in the sort order (or at it, when inclusive)."""
-    col = t.c[_SORT_ATTRIBUTE[s.field]]
-    value, key_id = param(f"{prefix}_value"), param(f"{prefix}_id")
-    if key == "null":
-        return and_(col.is_(None), _ahead(t.c.id, key_id, ascending=s.ascending, inclusive=inclusive))
-    later = or_(
-        _ahead(col, value, ascending=s.ascending),
-        and_(col == value, _ahead(t.c.id, key_id, ascending=s.ascending, inclusive=inclusive)),
-    )
-    return or_(col.is_(None), later) if _nullable(s.field) else later
-
-
-def _short_of(t: FromClause, s: _PageShape, prefix: str, key: KeyShape, *, inclusive: bool) -> ColumnElement[bool]:
-    """Rows before the key `prefix` in the sort order (or at it, when inclusive)."""
-    col = t.c[_SORT_ATTRIBUTE[s.field]]
-    value, key_id = param(f"{prefix}_value"), param(f"{prefix}_id")
-    back = not s.ascending
-    if key == "null":
-        return or_(col.is_not(None), _ahead(t.c.id, key_id, ascending=back, inclusive=inclusive))
-    # A NULL value compares as unknown here, so NULL rows (which sort last) stay out.
-    return or_(
-        _ahead(col, value, ascending=back),
-        and_(col == value, _ahead(t.c.id, key_id, ascending=back, inclusive=inclusive)),
-    )
-
-
-def _nullable(field: OrderSortField) -> bool:
-    return field is not OrderSortField.NUMBER
-
-
-def _needs_facts(s: _PageShape) -> bool:
-    return s.with_total or s.after is not None or s.before is not None
-
-
-def _page_facts(s: _PageShape) -> list[ColumnElement[Any]]:
-    """Scalar subqueries for the total and whether rows lie outside the cursors.
-
-    They read an alias of `orders`, so they do not correlate with the page's own rows; being
-    uncorrelated, both databases evaluate each once per statement.
-    """
-    others = orders.alias("others")
-    where = _order_where(others, s.viewer, s.filter)
-    facts: list[ColumnElement[Any]] = []
-    if s.with_total:
-        facts.append(select(func.count()).select_from(others).where(where).scalar_subquery().label(_TOTAL))
-    if s.after is not None:
-        at_or_before = _short_of(others, s, "k_after", s.after, inclusive=True)
-        facts.append(exists().select_from(others).where(where, at_or_before).label(_MORE_BEFORE))
-    if s.before is not None:
-        at_or_after = _beyond(others, s, "k_before", s.before, inclusive=True)
-        facts.append(exists().select_from(others).where(where, at_or_after).label(_MORE_AFTER))
-    return facts
-
-
-@lru_cache(maxsize=512)
-def _page_statement(s: _PageShape) -> Select[Any]:
-    t = orders
-    clauses = [_order_where(t, s.viewer, s.filter)]
-    if s.after is not None:
-        clauses.append(_beyond(t, s, "k_after", s.after, inclusive=False))
-    if s.before is not None:
-        clauses.append(_short_of(t, s, "k_before", s.before, inclusive=False))
-    col = t.c[_SORT_ATTRIBUTE[s.field]]
-    walk_ascending = s.ascending if s.forward else not s.ascending
-    value = col.asc() if walk_ascending else col.desc()
-    if _nullable(s.field):
-        value = value.nulls_last() if s.forward else value.nulls_first()
-    return (
-        select(*order_columns(t, s.viewer), *_page_facts(s))
-        .where(*clauses)
-        .order_by(value, t.c.id.asc() if walk_ascending else t.c.id.desc())
-        .limit(bindparam("p_limit", type_=Integer))
-    )
-
-
-@lru_cache(maxsize=512)
-def _page_facts_statement(s: _PageShape) -> Select[Any]:
-    return select(*_page_facts(s))
-
-
-@lru_cache(maxsize=256)
-def _status_counts_statement(who: ViewerShape, f: _FilterShape) -> Select[Any]:
-    return (
-        select(orders.c.status, func.count().label("n")).where(_order_where(orders, who, f)).group_by(orders.c.status)
-    )
+ORDERS: Final[Listing[OrderSortField, Where]] = Listing(
+    name="orders",
+    table=orders,
+    sorts={
+        OrderSortField.SUBMITTED_AT: SortKey("submitted_at", "datetime"),
+        OrderSortField.LAST_ACTIVITY_AT: SortKey("last_activity_at", "datetime"),
+        OrderSortField.ESTIMATED_COMPLETION: SortKey("estimated_completion", "date"),
+        OrderSortField.NUMBER: SortKey("number", "int", nullable=False),
+    },
+    where=_where,
+    columns=_columns,
+    related=_related,
+)
+"""Manage Orders: visible orders under the filter, sorted by any of its keys."""
 
 
 async def order_page(
-    conn: AsyncConnection, viewer: Viewer, flt: OrderFilter, sort: OrderSort, page: PageRequest
+    conn: AsyncConnection,
+    viewer: Viewer,
+    flt: OrderFilter,
+    sort: OrderSort,
+    page: PageRequest,
+    include: OrderIncludes = NO_INCLUDES,
 ) -> OrderPage:
     """A keyset page of visible orders under the filter, in sort order (ties by id), NULL values last."""
-    size, forward = _page_size(page)
-    for key, name in ((page.after, "after"), (page.before, "before")):
-        if key is not None:
-            _check_key(sort.field, key, name)
+    who = viewer_shape(viewer)
     fshape, params = _filter(flt, with_statuses=True)
-    params |= viewer_params(viewer) | {"p_limit": size + 1}
-    for key, prefix in ((page.after, "k_after"), (page.before, "k_before")):
-        if key is not None:
-            params[f"{prefix}_value"] = key.value
-            params[f"{prefix}_id"] = key.order_id
-    shape = _PageShape(
-        viewer=viewer_shape(viewer),
-        filter=fshape,
-        field=sort.field,
-        ascending=sort.direction is SortDirection.ASC,
-        forward=forward,
-        after=_key_shape(page.after),
-        before=_key_shape(page.before),
-        with_total=page.with_total,
+    params |= viewer_params(viewer)
+    if include.people or include.latest_comment:
+        params |= user_params(viewer)
+    raw = await fetch_page(
+        conn, ORDERS, (who, fshape), params, sort.field, sort.direction, page, (who, include) if include else None
     )
-    rows = await fetch(conn, _page_statement(shape), params)
-    facts: RowMapping | None = rows[0] if rows else None
-    if facts is None and _needs_facts(shape):
-        facts = (await fetch(conn, _page_facts_statement(shape), params))[0]
-
-    overflow = len(rows) > size
-    found = [order_from_row(row) for row in rows[:size]]
-    if not forward:
-        found.reverse()
-    more_before = bool(facts is not None and shape.after is not None and facts[_MORE_BEFORE])
-    more_after = bool(facts is not None and shape.before is not None and facts[_MORE_AFTER])
-    attribute = _SORT_ATTRIBUTE[sort.field]
     return OrderPage(
-        orders=found,
-        keys=[Keyset(getattr(order, attribute), order.id) for order in found],
-        has_next=(forward and overflow) or more_after,
-        has_previous=(not forward and overflow) or more_before,
-        total_count=int(facts[_TOTAL]) if page.with_total and facts is not None else None,
+        orders=[order_from_row(row) for row in raw.rows],
+        keys=raw.keys,
+        has_next=raw.has_next,
+        has_previous=raw.has_previous,
+        total_count=raw.total_count,
+        relations=_relations(raw.rows, include) if include else PageRelations(),
     )
+
+
+def _labels(prefix: str, table: FromClause) -> tuple[tuple[str, str], ...]:
+    return tuple((c.key, f"{prefix}__{c.key}") for c in table.c)
+
+
+_ORG_LABELS: Final = {name: _labels(name, organisations) for name, _key in _PARTIES}
+_USER_LABELS: Final = {name: _labels(name, users) for name in (*(n for n, _k in _PEOPLE), "author")}
+_COMMENT_LABELS: Final = _labels("latest", comments)
+
+
+def _relations(rows: list[RowMapping], include: OrderIncludes) -> PageRelations:
+    """The relations of a page's rows, each organisation and user built once however often it recurs."""
+    orgs: dict[UUID, Organisation] = {}
+    people: dict[UUID, User] = {}
+    latest: dict[UUID, Comment] = {}
+    org_labels = _ORG_LABELS.items() if include.parties else ()
+    user_names = [*(n for n, _k in _PEOPLE if include.people), *(["author"] if include.latest_comment else [])]
+    user_labels = [(name, _USER_LABELS[name]) for name in user_names]
+    for row in rows:
+        for name, labels in org_labels:
+            org_id = row[f"{name}__id"]
+            if org_id is not None and org_id not in orgs:
+                orgs[org_id] = organisation_from_row({key: row[label] for key, label in labels})
+        for name, labels in user_labels:
+            user_id = row[f"{name}__id"]
+            if user_id is not None and user_id not in people:
+                people[user_id] = user_from_row({key: row[label] for key, label in labels})
+        if include.latest_comment and row["latest__id"] is not None:
+            latest[row["id"]] = comment_from_row({key: row[label] for key, label in _COMMENT_LABELS})
+    return PageRelations(organisations=orgs, users=people, latest_comments=latest if include.latest_comment else None)
 
 
 async def status_counts(conn: AsyncConnection, viewer: Viewer, flt: OrderFilter) -> list[StatusCount]:
@@ -371,6 +284,6 @@ async def status_counts(conn: AsyncConnection, viewer: Viewer, flt: OrderFilter)
     Statuses with no orders are omitted; the rest come in lifecycle order.
     """
     fshape, params = _filter(flt, with_statuses=False)
-    rows = await fetch(conn, _status_counts_statement(viewer_shape(viewer), fshape), params | viewer_params(viewer))
-    counts = [StatusCount(OrderStatus(row["status"]), int(row["n"])) for row in rows]
+    found = await count_by(conn, ORDERS, (viewer_shape(viewer), fshape), params | viewer_params(viewer), "status")
+    counts = [StatusCount(OrderStatus(status), n) for status, n in found.items()]
     return sorted(counts, key=lambda c: _STATUS_RANK[c.status])

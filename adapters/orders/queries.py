@@ -20,7 +20,6 @@ from uuid import UUID
 
 from sqlalchemy import (
     Select,
-    bindparam,
     exists,
     func,
     or_,
@@ -51,6 +50,8 @@ from adapters.orders.scope import (
     param,
     unique,
     user_columns,
+    user_params,
+    user_visible,
     viewer_params,
     viewer_shape,
     visible,
@@ -59,11 +60,13 @@ from adapters.orders.tables import attachments, comments, order_activity, orders
 from domain.common import PageRequest
 from domain.identity import Organisation, OrgKind, User
 from domain.orders import (
+    NO_INCLUDES,
     Attachment,
     Comment,
     Order,
     OrderEvent,
     OrderFilter,
+    OrderIncludes,
     OrderPage,
     OrderSort,
     Quote,
@@ -83,10 +86,17 @@ class SqlOrderQueries:
 
     # ---- Manage Orders ---------------------------------------------------------------
 
-    async def order_page(self, viewer: Viewer, flt: OrderFilter, sort: OrderSort, page: PageRequest) -> OrderPage:
-        """A keyset page of visible orders under the filter, in sort order (ties by id), NULL values last."""
+    async def order_page(
+        self,
+        viewer: Viewer,
+        flt: OrderFilter,
+        sort: OrderSort,
+        page: PageRequest,
+        include: OrderIncludes = NO_INCLUDES,
+    ) -> OrderPage:
+        """A keyset page of visible orders under the filter, with the relations `include` asks for."""
         async with self._engine.connect() as conn:
-            return await order_page(conn, viewer, flt, sort, page)
+            return await order_page(conn, viewer, flt, sort, page, include)
 
     async def status_counts(self, viewer: Viewer, flt: OrderFilter) -> list[StatusCount]:
         """Visible orders per status under the filter (its `statuses` ignored, `archived` kept).
@@ -119,13 +129,7 @@ class SqlOrderQueries:
         """Visible users (see Viewer.user_kinds) in the order of `ids` (password hash blank); None for the rest."""
         if not ids:
             return []
-        params = {
-            "ids": unique(ids),
-            "v_programme": viewer.programme_id,
-            "v_org": viewer.organisation_id,
-            "v_user_kinds": sorted(kind.value for kind in viewer.user_kinds),
-        }
-        rows = await self._all(_users_statement(), params)
+        rows = await self._all(_users_statement(), user_params(viewer) | {"ids": unique(ids)})
         found = {user.id: user for user in map(user_from_row, rows)}
         return [found.get(i) for i in ids]
 
@@ -237,14 +241,7 @@ def _users_statement() -> Select[Any]:
     return (
         select(*user_columns())
         .join_from(users, organisations, organisations.c.id == users.c.organisation_id)
-        .where(
-            users.c.id.in_(ids_param()),
-            organisations.c.programme_id == param("v_programme"),
-            or_(
-                users.c.organisation_id == param("v_org"),
-                organisations.c.kind.in_(bindparam("v_user_kinds", expanding=True)),
-            ),
-        )
+        .where(users.c.id.in_(ids_param()), user_visible(users, organisations))
     )
 
 

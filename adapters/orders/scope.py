@@ -116,19 +116,21 @@ def visible(t: FromClause, who: ViewerShape) -> ColumnElement[bool]:
     return and_(*clauses)
 
 
-def buyer_side(who: ViewerShape) -> ColumnElement[bool]:
+def buyer_side(who: ViewerShape, order: FromClause = orders) -> ColumnElement[bool]:
     """True where the viewer is on the buyer side of the joined order: the vendor or its partner."""
     if who.is_vendor:
         return true()
-    return orders.c.partner_id == param("v_audience_org")
+    return order.c.partner_id == param("v_audience_org")
 
 
-def admits(org_col: ColumnElement[Any], buyer_col: ColumnElement[Any], who: ViewerShape) -> ColumnElement[bool]:
-    """SQL for `Audience.admits` over a row's audience columns (the row's order joined as `orders`)."""
+def admits(
+    org_col: ColumnElement[Any], buyer_col: ColumnElement[Any], who: ViewerShape, order: FromClause = orders
+) -> ColumnElement[bool]:
+    """SQL for `Audience.admits` over a row's audience columns (the row's order joined as `order`)."""
     return or_(
         org_col.is_(None),
         org_col == param("v_audience_org"),
-        and_(buyer_col.is_(True), buyer_side(who)),
+        and_(buyer_col.is_(True), buyer_side(who, order)),
     )
 
 
@@ -154,8 +156,25 @@ def order_columns(t: FromClause, who: ViewerShape) -> list[ColumnElement[Any]]:
     return columns
 
 
-def user_columns() -> list[ColumnElement[Any]]:
-    """A user's columns with an empty `password_hash`: the read side never needs it."""
-    columns: list[ColumnElement[Any]] = [c for c in users.c if c.key != "password_hash"]
-    columns.append(literal("", Text).label("password_hash"))
+def user_columns(t: FromClause = users, prefix: str = "") -> list[ColumnElement[Any]]:
+    """A user's columns with an empty `password_hash`: the read side never needs it (labelled `prefix`+key)."""
+    columns: list[ColumnElement[Any]] = [c.label(prefix + c.key) for c in t.c if c.key != "password_hash"]
+    columns.append(literal("", Text).label(prefix + "password_hash"))
     return columns
+
+
+def user_visible(u: FromClause, org: FromClause) -> ColumnElement[bool]:
+    """SQL for the users a viewer may see (`Viewer.user_kinds`): `u` with its organisation joined as `org`."""
+    return and_(
+        org.c.programme_id == param("v_programme"),
+        or_(u.c.organisation_id == param("v_org"), org.c.kind.in_(bindparam("v_user_kinds", expanding=True))),
+    )
+
+
+def user_params(viewer: Viewer) -> Params:
+    """The viewer's values for `user_visible`."""
+    return {
+        "v_programme": viewer.programme_id,
+        "v_org": viewer.organisation_id,
+        "v_user_kinds": sorted(kind.value for kind in viewer.user_kinds),
+    }

@@ -29,11 +29,14 @@ from domain.orders.lines import Line
 from domain.orders.order import UNSET, Order, Priority
 from domain.orders.ports import Catalogue, CommentRepository, OrderRepository, OrdersUnitOfWork
 from domain.orders.queries import (
+    NO_INCLUDES,
     OrderFilter,
+    OrderIncludes,
     OrderPage,
     OrderQueries,
     OrderSort,
     OrderSortField,
+    PageRelations,
     StatusCount,
     Viewer,
     viewer_for,
@@ -67,6 +70,7 @@ __all__ = [
     "EVERYONE",
     "MAX_ATTACHMENTS_PER_COMMENT",
     "MAX_ATTACHMENT_BYTES",
+    "NO_INCLUDES",
     "UNSET",
     "Action",
     "AssignOrder",
@@ -88,6 +92,7 @@ __all__ = [
     "OrderCommand",
     "OrderEvent",
     "OrderFilter",
+    "OrderIncludes",
     "OrderKind",
     "OrderPage",
     "OrderQueries",
@@ -97,6 +102,7 @@ __all__ = [
     "OrderSortField",
     "OrderStatus",
     "OrdersUnitOfWork",
+    "PageRelations",
     "Party",
     "Priority",
     "Quote",

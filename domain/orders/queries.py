@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 from uuid import UUID
@@ -50,6 +50,40 @@ class OrderSort:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderIncludes:
+    """Which relations of a page's orders to read with the page itself, in the same statement.
+
+    Each comes back scoped exactly as its own query would return it (`organisations_by_id`,
+    `users_by_id`, `latest_comment_by_order`); a latest comment read this way has no attachments
+    loaded, so ask for it only when its attachments are not wanted.
+    """
+
+    parties: bool = False
+    """The partner and provider organisations."""
+    people: bool = False
+    """The partner contact, owner and assignee."""
+    latest_comment: bool = False
+    """The newest comment the viewer may see, with its author."""
+
+    def __bool__(self) -> bool:
+        return self.parties or self.people or self.latest_comment
+
+
+NO_INCLUDES = OrderIncludes()
+"""A page's orders alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageRelations:
+    """The relations read with a page: what was asked for in `OrderIncludes`, by id."""
+
+    organisations: Mapping[UUID, Organisation] = field(default_factory=dict)
+    users: Mapping[UUID, User] = field(default_factory=dict)
+    latest_comments: Mapping[UUID, Comment] | None = None
+    """Per order id (absent: the order has none the viewer may see); None when not asked for."""
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPage:
     """One page of Manage Orders, in sort order, with the keys to continue."""
 
@@ -58,6 +92,7 @@ class OrderPage:
     has_next: bool
     has_previous: bool
     total_count: int | None = None
+    relations: PageRelations = field(default_factory=PageRelations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +130,18 @@ def viewer_for(actor: Actor) -> Viewer:
 class OrderQueries(Protocol):
     """View-shaped reads, each scoped to the viewer."""
 
-    async def order_page(self, viewer: Viewer, flt: OrderFilter, sort: OrderSort, page: PageRequest) -> OrderPage:
-        """A page of Manage Orders (quotes not loaded; provider notes blanked unless provider)."""
+    async def order_page(
+        self,
+        viewer: Viewer,
+        flt: OrderFilter,
+        sort: OrderSort,
+        page: PageRequest,
+        include: OrderIncludes = NO_INCLUDES,
+    ) -> OrderPage:
+        """A page of Manage Orders (quotes not loaded; provider notes blanked unless provider).
+
+        The relations `include` asks for come back in `OrderPage.relations`, read in the same statement.
+        """
         ...
 
     async def status_counts(self, viewer: Viewer, flt: OrderFilter) -> list[StatusCount]:

@@ -20,6 +20,7 @@ from schema.orders import (
     build_orders,
     decode_cursor,
     encode_cursor,
+    includes_for,
     selected_names,
     to_filter,
     to_sort,
@@ -54,8 +55,10 @@ async def resolve(
         before=decode_cursor(sort, before, "before") if before else None,
         with_total=selects(info, "totalCount"),
     )
-    result = await context.queries.order_page(context.viewer, to_filter(filter, search), sort, page)
-    nodes = await build_orders(context, result.orders, selected_names(info))
+    names = selected_names(info)
+    include = includes_for(names)
+    result = await context.queries.order_page(context.viewer, to_filter(filter, search), sort, page, include)
+    nodes = await build_orders(context, result.orders, names, result.relations, include)
     edges = [
         OrderEdge(cursor=encode_cursor(sort, key), node=node) for node, key in zip(nodes, result.keys, strict=True)
     ]

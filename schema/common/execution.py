@@ -7,14 +7,20 @@ builds a resolve-info object, calls the resolver through Strawberry's wrapper an
 for awaitables: about fifteen hundred times a request. This execution context reads the attribute
 itself and then coerces a scalar or enum, or executes an object's sub-fields, directly.
 
-Everything else (resolvers, arguments, lists, abstract types) takes the standard path, and so
-does any value that is null where null is not allowed, fails `is_type_of` or does not coerce;
-errors are handled by graphql-core's own `handle_field_error`, so results and errors are the same.
+Whole selections go faster still: when every field selected on an object is plain (leaves, plain
+objects and lists of either, `__typename`; no arguments, no @defer), the selection is compiled
+once per operation into a projector, a tree of closures that builds the object's result without
+graphql-core's per-field machinery: a Manage Orders page of fifty orders is one call. A projector
+that meets anything irregular (a null where null is not allowed, a value that fails `is_type_of`
+or does not coerce) gives up and the object takes the standard path, which reports the error
+exactly as graphql-core does; projecting has no side effects, so nothing is done twice.
+
+Everything else (resolvers, arguments, abstract types) takes the standard path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -22,6 +28,7 @@ from weakref import WeakKeyDictionary
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -51,6 +58,17 @@ def _strawberry_is_type_of(predicate: Any) -> bool:
     )
 
 
+def _default_attribute(field_def: GraphQLField) -> str | None:
+    """The attribute a Strawberry basic field reads (no resolver, no extensions), or None."""
+    resolve = field_def.resolve
+    if resolve is None or not getattr(resolve, "_is_default", False):
+        return None
+    cells = resolve.__closure__ or ()
+    closure = dict(zip(resolve.__code__.co_freevars, (cell.cell_contents for cell in cells), strict=True))
+    attribute = getattr(closure.get("field"), "python_name", None)
+    return attribute if isinstance(attribute, str) else None
+
+
 def _plan(field_def: GraphQLField | None) -> _Plan | None:
     """How to read a Strawberry basic field directly, or None when it needs the standard path."""
     if field_def is None or field_def.args:
@@ -64,10 +82,8 @@ def _plan(field_def: GraphQLField | None) -> _Plan | None:
     object_type = named if isinstance(named, GraphQLObjectType) else None
     if leaf is None and object_type is None:
         return None
-    cells = resolve.__closure__ or ()
-    closure = dict(zip(resolve.__code__.co_freevars, (cell.cell_contents for cell in cells), strict=True))
-    attribute = getattr(closure.get("field"), "python_name", None)
-    if not isinstance(attribute, str):
+    attribute = _default_attribute(field_def)
+    if attribute is None:
         return None
     is_type_of = object_type.is_type_of if object_type is not None else None
     needs_info = is_type_of is not None and not _strawberry_is_type_of(is_type_of)
@@ -75,6 +91,116 @@ def _plan(field_def: GraphQLField | None) -> _Plan | None:
 
 
 _PLANS: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], _Plan | None]] = WeakKeyDictionary()
+
+Projector = Callable[[Any], dict[str, Any]]
+"""Builds one object's result from its source value, or raises `_Irregular`."""
+
+
+class _Irregular(Exception):
+    """A projector met a value it does not handle; the standard path takes over."""
+
+
+_IRREGULAR = _Irregular()
+
+
+def _leaf_reader(attribute: str, leaf: GraphQLLeafType, nullable: bool) -> Callable[[Any], Any]:
+    coerce = leaf.coerce_output_value
+
+    def read(source: Any) -> Any:
+        value = getattr(source, attribute, None)
+        if value is None:
+            if nullable:
+                return None
+            raise _IRREGULAR
+        try:
+            coerced = coerce(value)
+        except Exception:
+            raise _IRREGULAR from None
+        if coerced is None:
+            raise _IRREGULAR
+        return coerced
+
+    return read
+
+
+def _object_reader(attribute: str, project: Projector, nullable: bool) -> Callable[[Any], Any]:
+    def read(source: Any) -> Any:
+        value = getattr(source, attribute, None)
+        if value is None:
+            if nullable:
+                return None
+            raise _IRREGULAR
+        return project(value)
+
+    return read
+
+
+def _list_reader(attribute: str, item: Callable[[Any], Any], nullable: bool) -> Callable[[Any], Any]:
+    def read(source: Any) -> Any:
+        values = getattr(source, attribute, None)
+        if values is None:
+            if nullable:
+                return None
+            raise _IRREGULAR
+        if not isinstance(values, (list, tuple)):
+            raise _IRREGULAR
+        return [item(value) for value in values]
+
+    return read
+
+
+def _item(named: GraphQLOutputType, project: Projector | None, nullable: bool) -> Callable[[Any], Any] | None:
+    """How to complete one list item: a leaf coerced, or an object projected."""
+    if is_leaf_type(named):
+        coerce = named.coerce_output_value
+
+        def leaf(value: Any) -> Any:
+            if value is None:
+                if nullable:
+                    return None
+                raise _IRREGULAR
+            try:
+                coerced = coerce(value)
+            except Exception:
+                raise _IRREGULAR from None
+            if coerced is None:
+                raise _IRREGULAR
+            return coerced
+
+        return leaf
+    if project is None:
+        return None
+
+    def obj(value: Any) -> Any:
+        if value is None:
+            if nullable:
+                return None
+            raise _IRREGULAR
+        return project(value)
+
+    return obj
+
+
+def _checked(object_type: GraphQLObjectType, project: Projector) -> Projector | None:
+    """`project` behind the type's `is_type_of` (Strawberry's ignores `info`; any other is not compiled)."""
+    is_type_of = object_type.is_type_of
+    if is_type_of is None:
+        return project
+    if not _strawberry_is_type_of(is_type_of):
+        return None
+
+    def checked(value: Any) -> dict[str, Any]:
+        if is_type_of(value, None) is not True:  # type: ignore[arg-type] # Strawberry's ignores info
+            raise _IRREGULAR
+        return project(value)
+
+    return checked
+
+
+def _unwrap(field_type: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
+    if isinstance(field_type, GraphQLNonNull):
+        return field_type.of_type, False
+    return field_type, True
 
 
 class FastPlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -123,6 +249,85 @@ class FastPlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             ):
                 return self._object(plan, value, field_details_list, path, position_context)
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def collect_and_execute_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: Any, path: Any, result: Any, position_context: Any
+    ) -> Any:
+        """Project the whole selection when it is plain; otherwise execute it the standard way."""
+        project = self._projector(return_type, field_details_list)
+        if project is not None:
+            try:
+                return project(result)
+            except _Irregular:
+                pass
+        return super().collect_and_execute_subfields(return_type, field_details_list, path, result, position_context)
+
+    def _projector(self, object_type: GraphQLObjectType, field_details_list: Any) -> Projector | None:
+        """The compiled projector of this selection on `object_type`, or None when it is not plain.
+
+        Compiled once per operation for each field group (keyed by its identity, which graphql-core keeps
+        for the whole execution, as its own `collect_subfields` memo does).
+        """
+        cache: dict[tuple[str, int], tuple[Any, Projector | None]] | None = self.__dict__.get("_projectors")
+        if cache is None:
+            cache = self.__dict__["_projectors"] = {}
+        key = (object_type.name, id(field_details_list))
+        found = cache.get(key)
+        if found is not None:
+            return found[1]
+        project = self._compile(object_type, field_details_list)
+        cache[key] = (field_details_list, project)
+        return project
+
+    def _compile(self, object_type: GraphQLObjectType, field_details_list: Any) -> Projector | None:
+        grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
+        if new_defer_usages:
+            return None
+        readers: list[tuple[str, Callable[[Any], Any]]] = []
+        for response_name, details in grouped.items():
+            reader = self._reader(object_type, details)
+            if reader is None:
+                return None
+            readers.append((response_name, reader))
+        steps: Sequence[tuple[str, Callable[[Any], Any]]] = tuple(readers)
+
+        def project(source: Any) -> dict[str, Any]:
+            return {name: read(source) for name, read in steps}
+
+        return _checked(object_type, project)
+
+    def _reader(self, object_type: GraphQLObjectType, details: Any) -> Callable[[Any], Any] | None:
+        """How to read one selected field, or None when it needs the standard path."""
+        node = details[0].node
+        if node.arguments or any(d.defer_usage is not None for d in details):
+            return None
+        name = node.name.value
+        if name == "__typename":
+            type_name = object_type.name
+            return lambda _source: type_name
+        plan = _plan(self.schema.get_field(object_type, name))
+        if plan is not None:
+            if plan.leaf is not None:
+                return _leaf_reader(plan.attribute, plan.leaf, plan.nullable)
+            assert plan.object_type is not None
+            child = self._projector(plan.object_type, details)
+            return None if child is None else _object_reader(plan.attribute, child, plan.nullable)
+        return self._list_reader(object_type, name, details)
+
+    def _list_reader(self, object_type: GraphQLObjectType, name: str, details: Any) -> Callable[[Any], Any] | None:
+        field_def = self.schema.get_field(object_type, name)
+        if field_def is None or field_def.args:
+            return None
+        listed, nullable = _unwrap(field_def.type)
+        if not isinstance(listed, GraphQLList):
+            return None
+        attribute = _default_attribute(field_def)
+        if attribute is None:
+            return None
+        inner, inner_nullable = _unwrap(listed.of_type)
+        project = self._projector(inner, details) if isinstance(inner, GraphQLObjectType) else None
+        item = _item(inner, project, inner_nullable)
+        return None if item is None else _list_reader(attribute, item, nullable)
 
     def _object(self, plan: _Plan, value: Any, field_details_list: Any, path: Any, position_context: Any) -> Any:
         """Execute an object's sub-fields, handling errors exactly as graphql-core's execute_field does."""

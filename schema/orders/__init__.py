@@ -1,6 +1,6 @@
 """Orders' GraphQL layer: types, enums, loaders, inputs and filters, payloads, set-wise building and live updates."""
 
-from schema.orders.build import build_comments, build_one, build_orders, selected_names
+from schema.orders.build import build_comments, build_one, build_orders, includes_for, selected_names
 from schema.orders.connections import OrderConnection, OrderEdge, OrderStatusCount, PageInfo
 from schema.orders.enums import (
     ActivityKind,
@@ -100,6 +100,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "hint_feed",
+    "includes_for",
     "names_below",
     "order_command",
     "order_update",
