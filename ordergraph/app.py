@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
+import orjson
 import strawberry
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -239,6 +240,10 @@ class GraphQLApp(GraphQL[Context, None]):
             return json.loads(data)
         except UnicodeDecodeError as exc:
             raise json.JSONDecodeError("The request body is not UTF-8.", "", 0) from exc
+
+    def encode_json(self, data: object) -> bytes:
+        """Responses serialised with orjson (measured: a page of 50 orders several times faster than json)."""
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         """Authenticate the request and build its context (a WebSocket's is authenticated by on_ws_connect)."""
