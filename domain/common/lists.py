@@ -21,7 +21,7 @@ class SortDirection(Enum):
 class Keyset:
     """A position in a sorted list: the sort value and the id of the row at it."""
 
-    value: datetime | date | int | None
+    value: datetime | date | int | str | None
     order_id: UUID
 
 

@@ -1,11 +1,11 @@
-"""What every context's GraphQL layer shares: the request context, loaders, IDs, errors, payloads, execution."""
+"""What every context's GraphQL layer shares: request context, loaders, IDs, cursors, errors, payloads, execution."""
 
 from schema.common.context import AppPorts, AppQueries, AppUnitOfWork, Context, FreshOperation, LiveOptions
+from schema.common.cursors import ValueKind, decode_cursor, encode_cursor
 from schema.common.enums import SortDirection
 from schema.common.errors import (
     USER_ERROR_TYPES,
     AuthenticationError,
-    E,
     ErrorCode,
     InputError,
     NotFoundError,
@@ -18,7 +18,7 @@ from schema.common.errors import (
     user_error_for,
     user_errors,
 )
-from schema.common.execution import FastPlainFieldExecutionContext
+from schema.common.execution import FastPlainFieldExecutionContext, Projector
 from schema.common.graphql_core_patch import apply as apply_graphql_core_patch
 from schema.common.ids import decode_id, parse_global_id, to_global_id
 from schema.common.loaders import AnyLoader, Loader
@@ -36,7 +36,6 @@ __all__ = [
     "AppUnitOfWork",
     "AuthenticationError",
     "Context",
-    "E",
     "ErrorCode",
     "FastPlainFieldExecutionContext",
     "FreshOperation",
@@ -46,15 +45,19 @@ __all__ = [
     "Node",
     "NotFoundError",
     "PermissionDeniedError",
+    "Projector",
     "PublicError",
     "PublicErrors",
     "SortDirection",
     "UserError",
+    "ValueKind",
     "VersionConflictError",
     "api_field",
     "apply_graphql_core_patch",
     "attempt",
+    "decode_cursor",
     "decode_id",
+    "encode_cursor",
     "parse_global_id",
     "selects",
     "to_global_id",

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import date, datetime
+from typing import Final
 from uuid import UUID
 
 import strawberry
 
 from domain.common import InvalidInput, Keyset
 from domain.orders import OrderFilter, OrderSort, OrderSortField
-from schema.common import SortDirection, decode_id
+from schema.common import SortDirection, ValueKind, decode_id
+from schema.common import decode_cursor as decode_any_cursor
+from schema.common import encode_cursor as encode_any_cursor
 from schema.orders.enums import OrderSortField as OrderSortFieldEnum
 from schema.orders.enums import OrderStatus
 
@@ -74,27 +73,19 @@ def to_sort(sort: OrderSortInput | None) -> OrderSort:
     return OrderSort() if sort is None else OrderSort(field=sort.field, direction=sort.direction)
 
 
+_KIND: Final[dict[OrderSortField, ValueKind]] = {
+    OrderSortField.SUBMITTED_AT: "datetime",
+    OrderSortField.LAST_ACTIVITY_AT: "datetime",
+    OrderSortField.ESTIMATED_COMPLETION: "date",
+    OrderSortField.NUMBER: "int",
+}
+
+
 def encode_cursor(sort: OrderSort, key: Keyset) -> str:
-    """An opaque cursor for a position in a list sorted by `sort`."""
-    value = key.value.isoformat() if isinstance(key.value, (date, datetime)) else key.value
-    raw = json.dumps([sort.field.value, value, str(key.order_id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """An opaque cursor for a position in Manage Orders sorted by `sort`."""
+    return encode_any_cursor(sort.field.value, key)
 
 
 def decode_cursor(sort: OrderSort, cursor: str, field: str) -> Keyset:
-    """The position a cursor names; it must come from a list with the same sort key."""
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode())
-        sort_field, value, order_id = json.loads(raw)
-        if sort_field != sort.field.value:
-            raise ValueError("cursor of another sort")
-        parsed: datetime | date | int | None
-        if value is None or sort.field is OrderSortField.NUMBER:
-            parsed = None if value is None else int(value)
-        elif sort.field is OrderSortField.ESTIMATED_COMPLETION:
-            parsed = date.fromisoformat(value)
-        else:
-            parsed = datetime.fromisoformat(value)
-        return Keyset(parsed, UUID(order_id))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidInput("The cursor is invalid or belongs to a list sorted differently.", field=field) from None
+    """The position a cursor names; it must come from Manage Orders sorted by the same key."""
+    return decode_any_cursor(sort.field.value, _KIND[sort.field], cursor, field)
