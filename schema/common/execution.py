@@ -20,19 +20,25 @@ Everything else (resolvers, arguments, abstract types) takes the standard path.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from types import CodeType
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     is_leaf_type,
 )
 from graphql.execution.executor import to_nodes
@@ -103,11 +109,15 @@ class _Irregular(Exception):
 _IRREGULAR = _Irregular()
 
 
-def _leaf_reader(attribute: str, leaf: GraphQLLeafType, nullable: bool) -> Callable[[Any], Any]:
+def _irregular() -> Any:
+    raise _IRREGULAR
+
+
+def _coerce_leaf(leaf: GraphQLLeafType, nullable: bool) -> Callable[[Any], Any]:
+    """Complete one leaf value (a list item): null where allowed, else coerced; anything else is irregular."""
     coerce = leaf.coerce_output_value
 
-    def read(source: Any) -> Any:
-        value = getattr(source, attribute, None)
+    def complete(value: Any) -> Any:
         if value is None:
             if nullable:
                 return None
@@ -120,81 +130,92 @@ def _leaf_reader(attribute: str, leaf: GraphQLLeafType, nullable: bool) -> Calla
             raise _IRREGULAR
         return coerced
 
-    return read
+    return complete
 
 
-def _object_reader(attribute: str, project: Projector, nullable: bool) -> Callable[[Any], Any]:
-    def read(source: Any) -> Any:
-        value = getattr(source, attribute, None)
-        if value is None:
-            if nullable:
-                return None
-            raise _IRREGULAR
-        return project(value)
-
-    return read
-
-
-def _list_reader(attribute: str, item: Callable[[Any], Any], nullable: bool) -> Callable[[Any], Any]:
-    def read(source: Any) -> Any:
-        values = getattr(source, attribute, None)
-        if values is None:
-            if nullable:
-                return None
-            raise _IRREGULAR
-        if not isinstance(values, (list, tuple)):
-            raise _IRREGULAR
-        return [item(value) for value in values]
-
-    return read
+def _fast_check(leaf: GraphQLLeafType) -> str | None:
+    """A test under which a value is its own coerced output (skips the scalar's serialize), or None."""
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return "type(v) is str"
+    if leaf is GraphQLInt:
+        return "type(v) is int and -2147483648 <= v <= 2147483647"
+    if leaf is GraphQLBoolean:
+        return "type(v) is bool"
+    return None
 
 
-def _item(named: GraphQLOutputType, project: Projector | None, nullable: bool) -> Callable[[Any], Any] | None:
-    """How to complete one list item: a leaf coerced, or an object projected."""
-    if is_leaf_type(named):
-        coerce = named.coerce_output_value
-
-        def leaf(value: Any) -> Any:
-            if value is None:
-                if nullable:
-                    return None
-                raise _IRREGULAR
-            try:
-                coerced = coerce(value)
-            except Exception:
-                raise _IRREGULAR from None
-            if coerced is None:
-                raise _IRREGULAR
-            return coerced
-
-        return leaf
-    if project is None:
-        return None
-
-    def obj(value: Any) -> Any:
-        if value is None:
-            if nullable:
-                return None
-            raise _IRREGULAR
-        return project(value)
-
-    return obj
+@lru_cache(maxsize=1024)
+def _code(source: str) -> CodeType:
+    """Compiled once: a selection yields the same source in every operation (only its names differ)."""
+    return compile(source, "<projector>", "exec")
 
 
-def _checked(object_type: GraphQLObjectType, project: Projector) -> Projector | None:
-    """`project` behind the type's `is_type_of` (Strawberry's ignores `info`; any other is not compiled)."""
-    is_type_of = object_type.is_type_of
-    if is_type_of is None:
+class _Source:
+    """The source of one generated projector: its lines and the names its code refers to."""
+
+    def __init__(self, object_type: GraphQLObjectType) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"IRR": _IRREGULAR, "Irregular": _Irregular, "irregular": _irregular}
+        self.results: list[tuple[str, str]] = []
+        is_type_of = object_type.is_type_of
+        if is_type_of is not None:
+            self.names["is_type_of"] = is_type_of
+            self.lines.append("if is_type_of(src, None) is not True: raise IRR")
+
+    def name(self, value: Any) -> str:
+        key = f"n{len(self.names)}"
+        self.names[key] = value
+        return key
+
+    def read(self, attribute: str, nullable: bool) -> str:
+        """Lines reading `attribute` into `v`; they leave a None in `v` for the caller to handle."""
+        result = f"r{len(self.results)}"
+        self.lines.append(f"v = getattr(src, {attribute!r}, None)")
+        self.lines.append(f"if v is None: {result} = None" if nullable else "if v is None: raise IRR")
+        return result
+
+    def leaf(self, response: str, attribute: str, leaf: GraphQLLeafType, nullable: bool) -> None:
+        result = self.read(attribute, nullable)
+        coerce = self.name(leaf.coerce_output_value)
+        fast = _fast_check(leaf)
+        if fast is not None:
+            self.lines.append(f"elif {fast}: {result} = v")
+        self.lines.append("else:")
+        self.lines.append(f"    {result} = {coerce}(v)")
+        self.lines.append(f"    if {result} is None: raise IRR")
+        self.results.append((response, result))
+
+    def object(self, response: str, attribute: str, project: Projector, nullable: bool) -> None:
+        result = self.read(attribute, nullable)
+        self.lines.append(f"else: {result} = {self.name(project)}(v)")
+        self.results.append((response, result))
+
+    def listed(self, response: str, attribute: str, item: str, nullable: bool) -> None:
+        result = self.read(attribute, nullable)
+        self.lines.append("elif type(v) is not list and type(v) is not tuple: raise IRR")
+        self.lines.append(f"else: {result} = [{item} for x in v]")
+        self.results.append((response, result))
+
+    def typename(self, response: str, type_name: str) -> None:
+        self.results.append((response, repr(type_name)))
+
+    def build(self) -> Projector:
+        body = "\n".join(f"        {line}" for line in self.lines)
+        result = ", ".join(f"{response!r}: {value}" for response, value in self.results)
+        source = (
+            "def project(src):\n"
+            "    try:\n"
+            f"{body}\n"
+            f"        return {{{result}}}\n"
+            "    except Irregular:\n"
+            "        raise\n"
+            "    except Exception:\n"
+            "        raise IRR from None\n"
+        )
+        namespace = dict(self.names)
+        exec(_code(source), namespace)  # noqa: S102 - our own code, generated from the schema
+        project: Projector = namespace["project"]
         return project
-    if not _strawberry_is_type_of(is_type_of):
-        return None
-
-    def checked(value: Any) -> dict[str, Any]:
-        if is_type_of(value, None) is not True:  # type: ignore[arg-type] # Strawberry's ignores info
-            raise _IRREGULAR
-        return project(value)
-
-    return checked
 
 
 def _unwrap(field_type: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
@@ -280,54 +301,59 @@ class FastPlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return project
 
     def _compile(self, object_type: GraphQLObjectType, field_details_list: Any) -> Projector | None:
+        is_type_of = object_type.is_type_of
+        if is_type_of is not None and not _strawberry_is_type_of(is_type_of):
+            return None  # Strawberry's ignores `info`; another might not
         grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages:
             return None
-        readers: list[tuple[str, Callable[[Any], Any]]] = []
+        source = _Source(object_type)
         for response_name, details in grouped.items():
-            reader = self._reader(object_type, details)
-            if reader is None:
+            if not self._read_into(source, object_type, response_name, details):
                 return None
-            readers.append((response_name, reader))
-        steps: Sequence[tuple[str, Callable[[Any], Any]]] = tuple(readers)
+        return source.build()
 
-        def project(source: Any) -> dict[str, Any]:
-            return {name: read(source) for name, read in steps}
-
-        return _checked(object_type, project)
-
-    def _reader(self, object_type: GraphQLObjectType, details: Any) -> Callable[[Any], Any] | None:
-        """How to read one selected field, or None when it needs the standard path."""
+    def _read_into(self, source: _Source, object_type: GraphQLObjectType, response: str, details: Any) -> bool:
+        """Add the code reading one selected field; False when it needs the standard path."""
         node = details[0].node
         if node.arguments or any(d.defer_usage is not None for d in details):
-            return None
+            return False
         name = node.name.value
         if name == "__typename":
-            type_name = object_type.name
-            return lambda _source: type_name
-        plan = _plan(self.schema.get_field(object_type, name))
-        if plan is not None:
-            if plan.leaf is not None:
-                return _leaf_reader(plan.attribute, plan.leaf, plan.nullable)
-            assert plan.object_type is not None
-            child = self._projector(plan.object_type, details)
-            return None if child is None else _object_reader(plan.attribute, child, plan.nullable)
-        return self._list_reader(object_type, name, details)
-
-    def _list_reader(self, object_type: GraphQLObjectType, name: str, details: Any) -> Callable[[Any], Any] | None:
+            source.typename(response, object_type.name)
+            return True
         field_def = self.schema.get_field(object_type, name)
         if field_def is None or field_def.args:
-            return None
-        listed, nullable = _unwrap(field_def.type)
-        if not isinstance(listed, GraphQLList):
-            return None
+            return False
         attribute = _default_attribute(field_def)
         if attribute is None:
-            return None
-        inner, inner_nullable = _unwrap(listed.of_type)
-        project = self._projector(inner, details) if isinstance(inner, GraphQLObjectType) else None
-        item = _item(inner, project, inner_nullable)
-        return None if item is None else _list_reader(attribute, item, nullable)
+            return False
+        named, nullable = _unwrap(field_def.type)
+        if is_leaf_type(named):
+            source.leaf(response, attribute, named, nullable)
+            return True
+        if isinstance(named, GraphQLObjectType):
+            child = self._projector(named, details)
+            if child is None:
+                return False
+            source.object(response, attribute, child, nullable)
+            return True
+        if not isinstance(named, GraphQLList):
+            return False
+        inner, inner_nullable = _unwrap(named.of_type)
+        if is_leaf_type(inner):
+            complete = source.name(_coerce_leaf(inner, inner_nullable))
+            item = f"{complete}(x)"
+        elif isinstance(inner, GraphQLObjectType):
+            project = self._projector(inner, details)
+            if project is None:
+                return False
+            call = f"{source.name(project)}(x)"
+            item = f"None if x is None else {call}" if inner_nullable else f"{call} if x is not None else irregular()"
+        else:
+            return False
+        source.listed(response, attribute, item, nullable)
+        return True
 
     def _object(self, plan: _Plan, value: Any, field_details_list: Any, path: Any, position_context: Any) -> Any:
         """Execute an object's sub-fields, handling errors exactly as graphql-core's execute_field does."""
