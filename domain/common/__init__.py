@@ -27,7 +27,7 @@ from domain.common.ports import (
     Ports,
     UnitOfWork,
 )
-from domain.common.text import MAX_NAME, MAX_TEXT, check_text, has_control
+from domain.common.text import MAX_NAME, MAX_TEXT, check_text, has_control, with_article
 
 __all__ = [
     "MAX_NAME",
@@ -60,4 +60,5 @@ __all__ = [
     "VersionConflict",
     "check_text",
     "has_control",
+    "with_article",
 ]

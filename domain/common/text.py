@@ -27,3 +27,16 @@ def check_text(value: str, field: str) -> str:
 def has_control(text: str) -> bool:
     """True when the text has any control, format or line/paragraph separator character (for one-line values)."""
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
+
+
+def with_article(word: str, *, capital: bool = False) -> str:
+    """`word` after its indefinite article ("an ARCHIVED", "a DRAFT"), capitalised to start a sentence.
+
+    The article follows the first letter, which is right for the enum names put in messages (statuses,
+    kinds), all pronounced as spelled; it is not meant for words like "user" or "hour".
+    """
+    article = "an" if word[:1].upper() in _VOWELS else "a"
+    return f"{article.capitalize() if capital else article} {word}"
+
+
+_VOWELS: Final = frozenset("AEIOU")

@@ -23,6 +23,7 @@ from domain.common import (
     PermissionDenied,
     QuoteExpired,
     check_text,
+    with_article,
 )
 from domain.identity import Actor, OrgKind, User
 from domain.orders.catalogue import Service
@@ -251,7 +252,9 @@ class Order:
     def update(self, actor: Actor, now: datetime, changes: dict[str, Any]) -> None:
         """Edit fields under the field policy; provider-private fields get their own event."""
         if self.status in (OrderStatus.CANCELLED, OrderStatus.ARCHIVED):
-            raise PermissionDenied(f"A {self.status.value} order can no longer be edited.", field="id")
+            raise PermissionDenied(
+                f"{with_article(self.status.value, capital=True)} order can no longer be edited.", field="id"
+            )
         parties = self.parties_of(actor)
         changes = {k: v for k, v in changes.items() if v is not UNSET}
         if not changes:
@@ -295,7 +298,9 @@ class Order:
         if Party.PROVIDER not in self.parties_of(actor):
             raise PermissionDenied("Only the order's provider assigns it.", field="id")
         if self.status in CLOSED:
-            raise PermissionDenied(f"A {self.status.value} order can no longer be assigned.", field="id")
+            raise PermissionDenied(
+                f"{with_article(self.status.value, capital=True)} order can no longer be assigned.", field="id"
+            )
         if assignee is not None and (assignee.organisation_id != self.provider_id or not assignee.active):
             raise InvalidInput("The assignee must be an active user of the order's provider.", field="assigneeId")
         new_id = assignee.id if assignee else None

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import pytest
 
+from domain.common import with_article
 from domain.common.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied, QuoteExpired
 from domain.orders.catalogue import Service
 from domain.orders.events import EVERYONE, Audience, EventKind
@@ -255,6 +256,56 @@ def test_a_cancelled_or_archived_order_can_no_longer_be_edited(status: OrderStat
     for who, field in ((PARTNER, "name"), (PROVIDER, "provider_notes")):
         with pytest.raises(PermissionDenied):
             order.update(world.actor(who), world.tick(), {field: "late"})
+
+
+# Every status with the article it takes in a sentence, written by hand: a new status must be added here.
+STATUS_WITH_ARTICLE: dict[OrderStatus, str] = {
+    S.DRAFT: "a DRAFT",
+    S.PENDING_QUOTES: "a PENDING_QUOTES",
+    S.PENDING_APPROVAL: "a PENDING_APPROVAL",
+    S.APPROVED: "an APPROVED",
+    S.NOT_STARTED: "a NOT_STARTED",
+    S.IN_PROGRESS: "an IN_PROGRESS",
+    S.WAITING_FOR_PARTNER: "a WAITING_FOR_PARTNER",
+    S.SCHEDULED: "a SCHEDULED",
+    S.EXECUTING: "an EXECUTING",
+    S.COMPLETE: "a COMPLETE",
+    S.CANCELLED: "a CANCELLED",
+    S.ARCHIVED: "an ARCHIVED",
+}
+
+
+def test_every_status_takes_its_article() -> None:
+    assert set(STATUS_WITH_ARTICLE) == set(OrderStatus)
+    for status, expected in STATUS_WITH_ARTICLE.items():
+        assert with_article(status.value) == expected
+        assert with_article(status.value, capital=True) == expected[0].upper() + expected[1:]
+
+
+@pytest.mark.parametrize("status", list(OrderStatus), ids=lambda s: s.value)
+def test_a_refusal_naming_the_status_takes_the_right_article(status: OrderStatus) -> None:
+    # given an order its provider works, put in `status` (directly: some statuses are reached by long paths)
+    world = make_world()
+    order = approved_order(world)
+    order.status = status
+    committed(order)
+    expected = STATUS_WITH_ARTICLE[status]
+    sentence_start = expected[0].upper() + expected[1:]
+    refusals: dict[str, str] = {}
+    # when the provider edits its notes and assigns the order
+    for name, attempt in (
+        ("edited", lambda: order.update(world.actor(PROVIDER), world.tick(), {"provider_notes": "late"})),
+        ("assigned", lambda: order.assign(world.actor(PROVIDER), world.tick(), world.users[PROVIDER_2])),
+    ):
+        try:
+            attempt()
+        except PermissionDenied as refused:
+            refusals[name] = refused.message
+    # then the statuses that refuse say so with the article the status takes ("An ARCHIVED order ...")
+    assert ("edited" in refusals) == (status in (S.CANCELLED, S.ARCHIVED))
+    assert ("assigned" in refusals) == (status in (S.COMPLETE, S.CANCELLED, S.ARCHIVED))
+    for name, message in refusals.items():
+        assert message == f"{sentence_start} order can no longer be {name}."
 
 
 def test_a_complete_order_still_takes_field_edits() -> None:
