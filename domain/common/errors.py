@@ -88,16 +88,22 @@ class VersionConflict(DomainError):
 
 
 class InvalidTransition(DomainError):
-    """A status change the lifecycle does not allow for this caller."""
+    """A status change the lifecycle does not allow for this caller.
+
+    Asking for the status the order is already in (submitting twice) is said as such, not as a
+    move from a status to itself; the error carries the same three statuses either way.
+    """
 
     code = ErrorCode.INVALID_TRANSITION
 
     def __init__(self, current: str, requested: str, allowed: Sequence[str]) -> None:
         allowed_text = ", ".join(allowed) if allowed else "none"
-        super().__init__(
-            f"Cannot move the order from {current} to {requested}; allowed from {current}: {allowed_text}.",
-            field="status",
+        refusal = (
+            f"The order is already {current}"
+            if requested == current
+            else f"Cannot move the order from {current} to {requested}"
         )
+        super().__init__(f"{refusal}; allowed from {current}: {allowed_text}.", field="status")
         self.current = current
         self.requested = requested
         self.allowed = tuple(allowed)

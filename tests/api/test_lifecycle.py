@@ -355,6 +355,34 @@ async def test_every_member_gets_exactly_the_moves_the_table_allows(api: Api, ro
     assert not problems, "\n".join(problems)
 
 
+# ---- asking for the status the order is in ------------------------------------------------------
+
+
+async def test_a_second_submit_says_the_order_is_already_submitted(api: Api) -> None:
+    # given a flat-fee order the partner has submitted
+    ref = await create(api, "FLAT_FEE")
+    await submit(api, ref)
+    assert ref.status == "PENDING_APPROVAL"
+    # when the partner submits it again
+    payload = await attempt(api, "orderSubmit", {"id": ref.id}, "partner")
+    # then it is an InvalidTransitionError saying plainly that the order is already there
+    assert payload["order"] is None
+    assert payload["userErrors"] == [
+        {
+            "__typename": "InvalidTransitionError",
+            "field": "status",
+            "code": "INVALID_TRANSITION",
+            "message": "The order is already PENDING_APPROVAL; allowed from PENDING_APPROVAL: CANCELLED.",
+            "currentStatus": "PENDING_APPROVAL",
+            "requestedStatus": "PENDING_APPROVAL",
+            "allowedStatuses": ["CANCELLED"],
+        }
+    ]
+    # and nothing changed
+    after = await read_order(api, ref)
+    assert after is not None and (after["status"], after["version"]) == ("PENDING_APPROVAL", ref.version)
+
+
 # ---- cancel reasons, quotes ----------------------------------------------------------------------
 
 

@@ -236,6 +236,63 @@ def test_an_invalid_transition_says_current_requested_and_allowed_in_its_message
     assert refused.value.field == "status"
 
 
+def test_submitting_an_order_twice_says_it_is_already_submitted() -> None:
+    # given a flat-fee order its partner has submitted (it waits for approval)
+    world = make_world()
+    order = flat_fee_draft(world)
+    order.submit(world.actor(PARTNER), world.tick())
+    committed(order)
+    before = snapshot(order)
+    # when the partner submits it again
+    with pytest.raises(InvalidTransition) as refused:
+        order.submit(world.actor(PARTNER), world.tick())
+    # then it is an INVALID_TRANSITION that says plainly the order is already there, with the statuses
+    assert refused.value.message == ("The order is already PENDING_APPROVAL; allowed from PENDING_APPROVAL: CANCELLED.")
+    assert refused.value.code.value == "INVALID_TRANSITION"
+    assert refused.value.field == "status"
+    assert (refused.value.current, refused.value.requested, refused.value.allowed) == (
+        "PENDING_APPROVAL",
+        "PENDING_APPROVAL",
+        ("CANCELLED",),
+    )
+    assert order == before
+
+
+def _refusal(order: Order, world: World, who: str, method: str, target: OrderStatus) -> DomainError | None:
+    """The error a lifecycle call raises on a copy of `order`, or None when it is allowed."""
+    try:
+        call(copy.deepcopy(order), world, who, method, target)
+    except DomainError as refused:
+        return refused
+    return None
+
+
+def test_every_refused_move_to_the_current_status_says_already_and_every_other_says_from_and_to() -> None:
+    # given every state of every path, and every actor who sees the order there
+    already = 0
+    for path_index, steps in STATE_IDS:
+        state = state_at(PATHS[path_index], steps)
+        current = state.order.status.value
+        for who in ACTORS:
+            if state.roles[who] is None:
+                continue
+            for method, target in calls_for(state.order):
+                # when the actor makes a move the lifecycle refuses
+                refused = _refusal(state.order, state.world, who, method, target)
+                if not isinstance(refused, InvalidTransition):
+                    continue  # allowed, or refused for another reason (e.g. a missing reason)
+                allowed = ", ".join(refused.allowed) or "none"
+                # then a move to where the order already is says so; any other names both statuses
+                if target is state.order.status:
+                    already += 1
+                    expected = f"The order is already {current}; allowed from {current}: {allowed}."
+                else:
+                    expected = f"Cannot move the order from {current} to {target.value}; allowed from {current}: "
+                    expected += f"{allowed}."
+                assert refused.message == expected, (who, method, target)
+    assert already > 0
+
+
 @pytest.mark.parametrize("who", [OTHER_PARTNER, OTHER_PROVIDER, FOREIGN_VENDOR])
 def test_an_actor_who_cannot_see_the_order_moves_nothing_even_calling_the_domain_directly(who: str) -> None:
     # given a quote request addressed to the provider (so the other provider cannot see it)
