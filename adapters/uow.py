@@ -135,7 +135,7 @@ class SqlUnitOfWork:
         # Last activity is what every party sees: events with a restricted audience do not move it,
         # or the time of an internal comment or a provider note would leak to the other side.
         for e in events:
-            if e.audience.org_id is not None:
+            if not e.moves_last_activity:
                 continue
             if e.order_id not in newest or e.occurred_at > newest[e.order_id]:
                 newest[e.order_id] = e.occurred_at

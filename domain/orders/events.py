@@ -62,6 +62,18 @@ class OrderEvent:
     audience: Audience = EVERYONE
     subject_id: UUID | None = None  # the quote or comment the event is about
     id: UUID = field(default_factory=uuid4)
+    known_to_all: bool = field(default=False, compare=False)
+    """Everyone who sees the order learns of this change, in this event or in its twin of the same command
+    for the other audience (see `Order.update`); so its time may show as the order's last activity."""
+
+    @property
+    def moves_last_activity(self) -> bool:
+        """True when the order's "last activity", which everyone who sees the order sees, may take this time.
+
+        Events of a restricted audience do not move it, or the time of an internal comment or a
+        provider note would reach the other side; unless the change is known to all anyway.
+        """
+        return self.audience.org_id is None or self.known_to_all
 
 
 def jsonable(value: object) -> object:

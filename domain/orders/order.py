@@ -250,7 +250,7 @@ class Order:
     # ---- fields ----------------------------------------------------------------------
 
     def update(self, actor: Actor, now: datetime, changes: dict[str, Any]) -> None:
-        """Edit fields under the field policy; provider-private fields get their own event."""
+        """Edit fields under the field policy; recorded as one FIELDS_UPDATED event per audience (`_record_fields`)."""
         if self.status in (OrderStatus.CANCELLED, OrderStatus.ARCHIVED):
             raise PermissionDenied(
                 f"{with_article(self.status.value, capital=True)} order can no longer be edited.", field="id"
@@ -266,21 +266,15 @@ class Order:
             if not editors & parties:
                 raise PermissionDenied(f"You may not edit {name.replace('_', ' ')} on this order.", field=name)
         _validate_fields(changes)
-        public: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
-        private: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        changed: dict[str, tuple[object, object]] = {}
         for name, value in changes.items():
             old = getattr(self, name)
             if old == value:
                 continue
-            target = private if name in PROVIDER_PRIVATE_FIELDS else public
-            target[0][name] = jsonable(old)
-            target[1][name] = jsonable(value)
+            changed[name] = (jsonable(old), jsonable(value))
             setattr(self, name, value)
-        if public[1]:
-            self._record(EventKind.FIELDS_UPDATED, actor, now, *public)
-        if private[1]:
-            audience = Audience(org_id=self.provider_id)
-            self._record(EventKind.FIELDS_UPDATED, actor, now, *private, audience=audience)
+        if changed:
+            self._record_fields(actor, now, changed)
 
     def set_draft_lines(self, actor: Actor, now: datetime, lines: Sequence[Line]) -> None:
         """Replace the line items of a draft (the buyer side only)."""
@@ -289,9 +283,9 @@ class Order:
         if self.kind is OrderKind.FLAT_FEE:
             raise PermissionDenied("A flat-fee order is priced by its service.", field="lines")
         new = validate_lines(lines)
-        before = {"total": jsonable(self.total)}
+        before = jsonable(self.total)
         self.lines = new
-        self._record(EventKind.FIELDS_UPDATED, actor, now, before, {"total": jsonable(self.total)})
+        self._record_fields(actor, now, {"total": (before, jsonable(self.total))})
 
     def assign(self, actor: Actor, now: datetime, assignee: User | None) -> None:
         """Assign the order to a user of its provider (or clear the assignment)."""
@@ -480,6 +474,58 @@ class Order:
             )
         )
         if audience.org_id is None:  # restricted events must not reveal their time to others
+            self.last_activity_at = now
+
+    def _record_fields(self, actor: Actor, now: datetime, changed: dict[str, tuple[object, object]]) -> None:
+        """Record changed fields (name -> JSON-ready before and after) as the command's FIELDS_UPDATED events.
+
+        One command records at most one FIELDS_UPDATED event per audience, and each reader sees one,
+        holding every changed field it may see, whatever the mix of fields and however many steps of
+        the command changed them (an earlier step's, not yet pulled, is merged in):
+
+        - no provider-private field changed: one event everyone who sees the order sees;
+        - provider-private fields changed (only the order's provider edits them, so the order is
+          released to it and nobody else sees it but the buyer side): one event for the provider's
+          organisation with every changed field, and, if other fields changed too, one for the
+          buyer side (the partner and the vendor) with those fields only. Provider notes never reach
+          the buyer side, and the provider is not told twice.
+        """
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        earlier = [e for e in self.events if e.kind is EventKind.FIELDS_UPDATED]
+        for event in earlier:
+            for name, value in event.before.items():
+                before.setdefault(name, value)
+            after.update(event.after)
+        for name, (old, new) in changed.items():
+            before.setdefault(name, old)
+            after[name] = new
+        if not self.events:  # the first event of the command: one new version (as `_record`)
+            self.version += 1
+        self.events = [e for e in self.events if e.kind is not EventKind.FIELDS_UPDATED]
+        public = [name for name in after if name not in PROVIDER_PRIVATE_FIELDS]
+        if len(public) == len(after):
+            groups = [(EVERYONE, public)]
+        else:
+            groups = [(Audience(org_id=self.provider_id), list(after))]
+            if public:
+                groups.append((Audience(org_id=self.partner_id, buyer_side=True), public))
+        known_to_all = bool(public)  # the public fields' change reaches every reader, in one event or the other
+        for audience, names in groups:
+            self.events.append(
+                OrderEvent(
+                    kind=EventKind.FIELDS_UPDATED,
+                    order_id=self.id,
+                    actor_user_id=actor.user_id,
+                    actor_org_id=actor.organisation_id,
+                    occurred_at=now,
+                    before={name: before[name] for name in names},
+                    after={name: after[name] for name in names},
+                    audience=audience,
+                    known_to_all=known_to_all,
+                )
+            )
+        if known_to_all:
             self.last_activity_at = now
 
     def pull_events(self) -> list[OrderEvent]:

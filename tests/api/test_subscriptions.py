@@ -85,6 +85,13 @@ mutation($id: ID!, $notes: String!) {
   orderUpdate(input: {id: $id, providerNotes: $notes}) { order { providerNotes } userErrors { message } }
 }"""
 
+NOTES_AND_ESTIMATE = """
+mutation($id: ID!, $notes: String!, $estimate: Date!) {
+  orderUpdate(input: {id: $id, providerNotes: $notes, estimatedCompletion: $estimate}) {
+    order { providerNotes } userErrors { message }
+  }
+}"""
+
 RENAME = """
 mutation($id: ID!, $name: String!) {
   orderUpdate(input: {id: $id, name: $name}) { order { name } userErrors { message } }
@@ -439,6 +446,34 @@ async def test_internal_comments_and_provider_notes_never_reach_the_wrong_side(l
     assert [u["change"] for u in public] == ["STATUS", "COMMENT"]
     assert all(u["order"]["providerNotes"] == "Partner is slow to pay" for u in public)
     for client in (partner, vendor, provider):
+        await client.close()
+
+
+async def test_one_edit_of_notes_and_estimate_is_one_live_update_for_each_side(live: Live) -> None:
+    # given an order the provider works, followed by the provider's users, the partner and the vendor
+    order_id = await flat_fee_order(live)
+    clients = [await live.client(m) for m in ("provider", "provider_colleague", "partner", "vendor")]
+    feeds = [(client, await client.subscribe(ORDER_UPDATED)) for client in clients]
+    await asyncio.sleep(0.1)
+    # when the provider edits its notes and the estimated completion in one orderUpdate, then moves the order on
+    await live.gql("provider", NOTES_AND_ESTIMATE, id=order_id, notes="Chase the venue", estimate="2031-01-31")
+    await live.gql("provider", STATUS_CHANGE, id=order_id, status="NOT_STARTED")
+    # then each subscriber receives one FIELDS update, with the notes for the provider's users only,
+    # and the status change next (nothing else came in between)
+    for index, (client, op) in enumerate(feeds):
+        fields = (await client.next(op, within=WITHIN))["orderUpdated"]
+        assert fields["change"] == "FIELDS"
+        if index < 2:
+            assert fields["activity"]["after"] == {
+                "provider_notes": "Chase the venue",
+                "estimated_completion": "2031-01-31",
+            }
+        else:
+            assert fields["activity"]["after"] == {"estimated_completion": "2031-01-31"}
+            assert fields["order"]["providerNotes"] is None
+        assert (await client.next(op, within=WITHIN))["orderUpdated"]["change"] == "STATUS"
+        await client.nothing(op)
+    for client in clients:
         await client.close()
 
 

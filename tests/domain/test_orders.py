@@ -13,7 +13,7 @@ import pytest
 from domain.common import with_article
 from domain.common.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied, QuoteExpired
 from domain.orders.catalogue import Service
-from domain.orders.events import EVERYONE, Audience, EventKind
+from domain.orders.events import EVERYONE, Audience, EventKind, jsonable
 from domain.orders.lifecycle import OrderKind, OrderStatus, Party
 from domain.orders.lines import MAX_LINES, Line, validate_lines
 from domain.orders.order import FIELD_EDITORS, UNSET, Order, Priority, new_order
@@ -172,18 +172,92 @@ def test_provider_notes_changes_are_an_event_only_the_provider_organisation_sees
     version = order.version
     # when the provider changes the priority and its notes in one command
     order.update(world.actor(PROVIDER), world.tick(), {"priority": Priority.HIGH, "provider_notes": "Secret"})
-    # then the version moves once, and the notes travel in an event of their own
+    # then the version moves once; the provider's event has both fields, the buyer side's the priority only
     assert order.version == version + 1
-    public, private = order.pull_events()
-    assert (public.after, public.audience) == ({"priority": "HIGH"}, EVERYONE)
-    assert private.before == {"provider_notes": ""}
-    assert private.after == {"provider_notes": "Secret"}
-    assert private.audience == Audience(org_id=world.org_id(PROVIDER), buyer_side=False)
-    admitted = {who for who in EVERY_USER if private.audience.admits(world.actor(who), order.partner_id)}
+    mine, theirs = order.pull_events()
+    assert mine.before == {"priority": "NORMAL", "provider_notes": ""}
+    assert mine.after == {"priority": "HIGH", "provider_notes": "Secret"}
+    assert mine.audience == Audience(org_id=world.org_id(PROVIDER), buyer_side=False)
+    admitted = {who for who in EVERY_USER if mine.audience.admits(world.actor(who), order.partner_id)}
     assert admitted == {PROVIDER, PROVIDER_2}
+    assert (theirs.before, theirs.after) == ({"priority": "NORMAL"}, {"priority": "HIGH"})
+    assert theirs.audience == Audience(org_id=order.partner_id, buyer_side=True)
+    assert {who for who in EVERY_USER if _seen_events(order, [theirs], world, who)} == {PARTNER, PARTNER_2, VENDOR}
     # and the notes themselves are shown to the provider's users only
     shown = {who for who in EVERY_USER if order.shows_provider_notes_to(world.actor(who))}
     assert shown == {PROVIDER, PROVIDER_2}
+
+
+def _seen_events(order: Order, events: list[Any], world: World, who: str) -> list[Any]:
+    """The events `who` may see: on an order it sees, in their audience (as the timeline shows them)."""
+    actor = world.actor(who)
+    if not order.can_see(actor):
+        return []
+    return [e for e in events if e.audience.admits(actor, order.partner_id)]
+
+
+PROVIDER_MIXES: list[dict[str, Any]] = [
+    {"provider_notes": "Call on Tuesday"},
+    {"estimated_completion": D},
+    {"provider_notes": "Call on Tuesday", "estimated_completion": D},
+    {
+        "provider_notes": "Call on Tuesday",
+        "estimated_completion": D,
+        "planned_completion": D,
+        "priority": Priority.HIGH,
+    },
+    {"estimated_completion": D, "planned_completion": D, "owner_id": None},
+]
+
+
+@pytest.mark.parametrize("changes", PROVIDER_MIXES, ids=lambda c: "+".join(c))
+def test_one_provider_edit_is_one_event_for_each_reader_with_every_field_it_may_see(changes: dict[str, Any]) -> None:
+    # given an approved order (its owner set, so that clearing it is a change)
+    world = make_world()
+    order = approved_order(world)
+    order.update(world.actor(PROVIDER), world.tick(), {"owner_id": world.users[PROVIDER_2].id})
+    committed(order)
+    before = {name: getattr(order, name) for name in changes}
+    # when the provider edits any mix of its fields in one command
+    order.update(world.actor(PROVIDER), world.tick(), dict(changes))
+    events = order.pull_events()
+    assert {e.kind for e in events} == {EventKind.FIELDS_UPDATED}
+    for who in EVERY_USER:
+        seen = _seen_events(order, events, world, who)
+        if not order.can_see(world.actor(who)):
+            assert seen == [], who
+            continue
+        # then everyone who sees the order sees exactly one event of it, with every changed field it may see
+        expected = {n for n in changes if n != "provider_notes" or order.shows_provider_notes_to(world.actor(who))}
+        if not expected:
+            assert seen == [], who
+            continue
+        [event] = seen
+        assert set(event.after) == set(event.before) == expected, who
+        assert event.before == {n: jsonable(before[n]) for n in expected}, who
+        assert event.after == {n: jsonable(changes[n]) for n in expected}, who
+    # and at most one event per audience, the provider notes in none a non-provider may see
+    assert len({e.audience for e in events}) == len(events)
+    assert all(
+        "provider_notes" not in e.after
+        for e in events
+        if any(e.audience.admits(world.actor(who), order.partner_id) for who in (PARTNER, VENDOR))
+    )
+
+
+def test_a_mixed_provider_edit_moves_last_activity_and_a_notes_only_edit_does_not() -> None:
+    # given an approved order
+    world = make_world()
+    order = approved_order(world)
+    last = order.last_activity_at
+    # when the provider changes only its notes, then "last activity" (seen by all) keeps its time
+    order.update(world.actor(PROVIDER), world.tick(), {"provider_notes": "Private"})
+    committed(order)
+    assert order.last_activity_at == last
+    # and when it changes its notes and the estimate together, the change everyone learns of moves it
+    order.update(world.actor(PROVIDER), world.tick(), {"provider_notes": "More", "estimated_completion": D})
+    assert order.last_activity_at == world.now
+    assert all(e.moves_last_activity for e in order.pull_events())
 
 
 def test_a_provider_notes_change_does_not_move_last_activity_which_everyone_sees() -> None:
@@ -357,11 +431,16 @@ def test_two_steps_in_one_unit_of_work_make_one_version() -> None:
     # given a draft, when it is edited twice before its events are pulled (one command, as update_order does)
     world = make_world()
     order = committed(quoted_draft(world))
+    total = jsonable(order.total)
     order.update(world.actor(PARTNER), world.tick(), {"name": "B"})
     order.set_draft_lines(world.actor(PARTNER), world.tick(), lines(10))
-    # then it is one new version with two events
+    # then it is one new version with one event holding both changes (the name and the total)
     assert order.version == 2
-    assert len(order.pull_events()) == 2
+    [event] = order.pull_events()
+    assert event.kind is EventKind.FIELDS_UPDATED
+    assert event.before == {"name": "Spring campaign", "total": total}
+    assert event.after == {"name": "B", "total": jsonable(order.total)}
+    assert event.audience == EVERYONE
 
 
 def test_draft_lines_are_the_buyer_sides_and_only_on_a_quoted_draft() -> None:

@@ -369,10 +369,16 @@ async def test_updating_fields_under_the_policy(scene: Scene) -> None:
         Priority.HIGH,
     )
     assert stored.version == updated.version == order.version + 1
-    public, private = scene.fakes.store.events_of(order.id)[-2:]
-    assert "provider_notes" not in public.after
-    assert private.after == {"provider_notes": "Private"}
-    assert private.audience == Audience(org_id=world.org_id(PROVIDER))
+    # one event for the provider with every field, one for the buyer side without the notes
+    provider_side, buyer_side = scene.fakes.store.events_of(order.id)[-2:]
+    assert provider_side.after == {
+        "provider_notes": "Private",
+        "owner_id": str(world.users[PROVIDER_2].id),
+        "priority": "HIGH",
+    }
+    assert provider_side.audience == Audience(org_id=world.org_id(PROVIDER))
+    assert buyer_side.after == {"owner_id": str(world.users[PROVIDER_2].id), "priority": "HIGH"}
+    assert buyer_side.audience == Audience(org_id=order.partner_id, buyer_side=True)
 
 
 @pytest.mark.parametrize(
