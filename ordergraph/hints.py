@@ -1,4 +1,8 @@
-"""After commit: publish a hint of every committed event on the channels of those who may see it."""
+"""After commit: publish a hint of every committed event on the channels of those who may see it.
+
+And of those who could see the order just before the event (`domain.orders.live_channels`): a
+subscriber that lost sight of the order with it is told so (`left_view`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from domain.common import EventBus
-from domain.orders import Order, OrderEvent, event_channels
+from domain.orders import Order, OrderEvent, live_channels
 from schema.orders import Hint
 
 log = logging.getLogger("ordergraph.hints")
@@ -31,7 +35,7 @@ class HintPublisher:
             return
         for event, order in committed:
             message = Hint.of(event).to_message()
-            channels = sorted(event_channels(order, event.audience))
+            channels = sorted(live_channels(order, event))
             results = await asyncio.gather(
                 *(self.bus.publish(channel, message) for channel in channels), return_exceptions=True
             )

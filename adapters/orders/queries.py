@@ -1,5 +1,8 @@
 """The read side of orders: `OrderQueries` as set-based SQL, every method scoped to the viewer.
 
+(`left_view_by_event` is scoped to what the domain lets a viewer learn of an order it no longer
+sees: that it left its view, and when.)
+
 Each method runs one SQL statement for however many ids it is given (`comments_by_order`
 runs a second for the attachments when any comment has one; `order_page` runs a second only
 when a page comes back empty but still owes its total or its has-previous/has-next answer),
@@ -20,8 +23,10 @@ from uuid import UUID
 
 from sqlalchemy import (
     Select,
+    Text,
     exists,
     func,
+    literal,
     or_,
     select,
 )
@@ -58,11 +63,13 @@ from adapters.orders.scope import (
 )
 from adapters.orders.tables import attachments, comments, order_activity, orders, quotes, services
 from domain.common import PageRequest
-from domain.identity import Organisation, OrgKind, User
+from domain.identity import Actor, Organisation, OrgKind, User
 from domain.orders import (
     NO_INCLUDES,
+    VIEW_CHANGES,
     Attachment,
     Comment,
+    LeftView,
     Order,
     OrderEvent,
     OrderFilter,
@@ -73,6 +80,7 @@ from domain.orders import (
     Service,
     StatusCount,
     Viewer,
+    left_view,
 )
 
 organisations, users = identity_tables.organisations, identity_tables.users
@@ -201,6 +209,24 @@ class SqlOrderQueries:
         }
         return [found.get(i) for i in ids]
 
+    async def left_view_by_event(self, actor: Actor, event_ids: Sequence[UUID]) -> list[LeftView | None]:
+        """For each event, the order it took out of `actor`'s view, else None (one statement).
+
+        Reads the events that may change who sees an order, with their orders, in the actor's programme
+        (unscoped beyond it, as the order is no longer visible); the domain decides, and only the order's
+        id and the event's time leave this method.
+        """
+        if not event_ids:
+            return []
+        params = {"ids": unique(event_ids), "v_programme": actor.programme_id}
+        found: dict[UUID, LeftView] = {}
+        for row in await self._all(_left_view_statement(), params):
+            event = event_from_row({k.removeprefix("a_"): v for k, v in row.items() if k.startswith("a_")})
+            order = order_from_row({k.removeprefix("o_"): v for k, v in row.items() if k.startswith("o_")})
+            if left_view(order, event, actor):
+                found[event.id] = LeftView(order.id, event.occurred_at)
+        return [found.get(i) for i in event_ids]
+
     async def attachment(self, viewer: Viewer, attachment_id: UUID) -> Attachment | None:
         """One attachment, if the viewer may see its order and its comment."""
         params = viewer_params(viewer) | {"attachment_id": attachment_id}
@@ -328,6 +354,22 @@ def _activity_by_id_statement(who: ViewerShape) -> Select[Any]:
         select(a)
         .join_from(a, orders, orders.c.id == a.c.order_id)
         .where(a.c.id.in_(ids_param()), visible(orders, who), admits(a.c.audience_org_id, a.c.audience_buyer_side, who))
+    )
+
+
+@cache
+def _left_view_statement() -> Select[Any]:
+    a = order_activity
+    # Provider notes never leave the database here: the domain's rule needs none of them.
+    order_cols = [c.label(f"o_{c.key}") for c in orders.c if c.key not in ("provider_notes", "total")]
+    return (
+        select(*(c.label(f"a_{c.key}") for c in a.c), *order_cols, literal("", Text).label("o_provider_notes"))
+        .join_from(a, orders, orders.c.id == a.c.order_id)
+        .where(
+            a.c.id.in_(ids_param()),
+            a.c.kind.in_(sorted(kind.value for kind in VIEW_CHANGES)),
+            orders.c.programme_id == param("v_programme"),
+        )
     )
 
 

@@ -16,7 +16,7 @@ from domain.orders.events import OrderEvent
 from domain.orders.lifecycle import OrderStatus
 from domain.orders.order import Order
 from domain.orders.quotes import Quote
-from domain.orders.visibility import AudienceScope, OrderScope, audience_scope, order_scope
+from domain.orders.visibility import AudienceScope, LeftView, OrderScope, audience_scope, order_scope
 
 
 class OrderSortField(Enum):
@@ -178,6 +178,14 @@ class OrderQueries(Protocol):
 
     async def activity_by_id(self, viewer: Viewer, ids: Sequence[UUID]) -> list[OrderEvent | None]:
         """Timeline entries by id, None where absent or not visible."""
+        ...
+
+    async def left_view_by_event(self, actor: Actor, event_ids: Sequence[UUID]) -> list[LeftView | None]:
+        """For each event, the order it took out of `actor`'s view (`domain.orders.left_view`), else None.
+
+        The one read of an order the actor may not see: it answers with the order's id and the event's
+        time, and only for an event that ended the actor's sight of it.
+        """
         ...
 
     async def attachment(self, viewer: Viewer, attachment_id: UUID) -> Attachment | None:

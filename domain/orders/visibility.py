@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Final
 from uuid import UUID
 
 from domain.identity import Actor, OrgKind, Role
-from domain.orders.events import Audience
+from domain.orders.events import Audience, EventKind, OrderEvent
 from domain.orders.lifecycle import OrderKind, OrderStatus
 from domain.orders.order import Order
 
@@ -100,6 +101,69 @@ def event_channels(order: Order, audience: Audience) -> frozenset[str]:
     if provider is None and order.kind is OrderKind.QUOTED and order.status is OrderStatus.PENDING_QUOTES:
         channels.add(candidate_providers_channel(order.programme_id))
     return frozenset(channels)
+
+
+# ---- leaving the view ------------------------------------------------------------------------
+
+VIEW_CHANGES: Final = frozenset({EventKind.STATUS_CHANGED, EventKind.QUOTE_ACCEPTED})
+"""The kinds of event that change who may see an order (see `seen_before`)."""
+
+
+def seen_before(order: Order, event: OrderEvent) -> Order:
+    """`order` with what decides who may see it put back as it was just before `event` (the rest as it is).
+
+    Only two kinds of event change who may see an order, and each records the old value of what it
+    changed: STATUS_CHANGED the status, QUOTE_ACCEPTED the provider the request was addressed to (None:
+    every provider), always while the order is PENDING_QUOTES (quotes are decided on open requests only).
+    The rest that decides it never changes (kind, partner, programme) or only ever widens the view (the
+    release to the provider), so taking it as it is now is exact for whoever lost sight of the order,
+    however late the event is read. Any other event, or one that does not parse, returns `order` itself.
+    """
+    if event.order_id != order.id or event.kind not in VIEW_CHANGES:
+        return order
+    try:
+        if event.kind is EventKind.QUOTE_ACCEPTED:
+            provider = event.before.get("provider_id")
+            return replace(
+                order,
+                status=OrderStatus.PENDING_QUOTES,
+                provider_id=None if provider is None else UUID(str(provider)),
+            )
+        return replace(order, status=OrderStatus(event.before["status"]))
+    except (KeyError, TypeError, ValueError):
+        return order
+
+
+def live_channels(order: Order, event: OrderEvent) -> frozenset[str]:
+    """The channels the hint of `event` on `order` (as committed) goes to.
+
+    Those of `event_channels`, and those of whoever could see the order just before the event, so that a
+    subscriber who lost sight of the order with it hears of it (`left_view`).
+    """
+    channels = event_channels(order, event.audience)
+    before = seen_before(order, event)
+    return channels if before is order else channels | event_channels(before, event.audience)
+
+
+def left_view(order: Order, event: OrderEvent, actor: Actor) -> bool:
+    """True when `event` took `order` (as it is now) out of what `actor` may see.
+
+    So: `actor` could see the order just before the event, cannot see it now, and may learn of the event
+    itself (its audience admits `actor`), so that nothing is said of a change it may not learn of, not even
+    when it happened. A subscriber is told of it at the event that took the order away, and at no other.
+    """
+    if order.can_see(actor):
+        return False
+    before = seen_before(order, event)
+    return before is not order and before.can_see(actor) and event.audience.admits(actor, order.partner_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LeftView:
+    """That an order left a viewer's view, and when: all a viewer is told of an order it may no longer see."""
+
+    order_id: UUID
+    occurred_at: datetime
 
 
 NOBODY: Final = UUID(int=0)

@@ -44,6 +44,7 @@ from schema.orders.loaders import (
     ActivityEntryById,
     CommentsByOrder,
     LatestCommentByOrder,
+    LeftViewByEvent,
     OrderById,
     QuotesByOrder,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "Hint",
     "InvalidTransitionError",
     "LatestCommentByOrder",
+    "LeftViewByEvent",
     "LineItem",
     "LineItemInput",
     "Order",

@@ -6,6 +6,10 @@ subscriber listens on its own channels (`subscriber_channels`) and, for every hi
 order and the event as itself, with fresh DataLoaders: the message is a hint, the database is the
 truth. What the subscriber may not see is skipped silently, so not even the time of an internal
 change reaches the other side.
+
+One thing is said of an order a subscriber may no longer see, and only when it asked for it
+(`orderUpdated(leftView: true)`): that the order left its view, with the event that took it away
+(a LEFT_VIEW update: the order's ID and the time, nothing else; `domain.orders.left_view`).
 """
 
 from __future__ import annotations
@@ -29,11 +33,11 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from domain.common import EventBus, LiveUpdatesInterrupted, NotFound
 from domain.identity import Actor
-from domain.orders import EventKind, OrderEvent, subscriber_channels
+from domain.orders import VIEW_CHANGES, EventKind, OrderEvent, subscriber_channels
 from schema.common import Context, LiveOptions, PublicError, PublicErrors, to_global_id
 from schema.identity import User
 from schema.orders.build import build_comments, build_orders, selected_names
-from schema.orders.loaders import ActivityEntryById, CommentsByOrder, OrderById, QuotesByOrder
+from schema.orders.loaders import ActivityEntryById, CommentsByOrder, LeftViewByEvent, OrderById, QuotesByOrder
 from schema.orders.types import ActivityEntry, Comment, Order, Quote
 
 log = logging.getLogger("ordergraph.live")
@@ -182,13 +186,17 @@ class OrderChange(Enum):
     QUOTE = "QUOTE"
     COMMENT = "COMMENT"
     OTHER = "OTHER"
+    LEFT_VIEW = "LEFT_VIEW"
 
 
 strawberry.enum(
     OrderChange,
     description=(
         "What changed: CREATED, STATUS, FIELDS (edited fields), ASSIGNMENT, QUOTE (submitted, declined, "
-        "accepted or rejected), COMMENT, or OTHER (see the activity entry's kind)."
+        "accepted or rejected), COMMENT, or OTHER (see the activity entry's kind). LEFT_VIEW (only with "
+        "orderUpdated(leftView: true)): the order left what you may see (e.g. another provider's quote was "
+        "accepted on a request you could quote on, or the request was cancelled); only orderId and occurredAt "
+        "are set."
     ),
 )
 
@@ -210,18 +218,30 @@ CHANGE_OF_EVENT: dict[EventKind, OrderChange] = {
 class OrderUpdate:
     """One event of orderUpdated."""
 
-    order: Order = strawberry.field(description="The order as it is now, as you may see it.")
+    order: Order | None = strawberry.field(
+        description=(
+            "The order as it is now, as you may see it. Null only on a LEFT_VIEW update, which is sent only to "
+            "orderUpdated(leftView: true)."
+        )
+    )
     change: OrderChange = strawberry.field(description="What kind of change this is.")
-    activity: ActivityEntry = strawberry.field(
-        description="The timeline entry of the change: its kind, time, actor, and the values before and after."
+    activity: ActivityEntry | None = strawberry.field(
+        description=(
+            "The timeline entry of the change: its kind, time, actor, and the values before and after. Null only "
+            "on a LEFT_VIEW update."
+        )
     )
     occurred_at: datetime = strawberry.field(description="When the change happened.")
-    order_id: strawberry.Private[UUID]
+    order_uuid: strawberry.Private[UUID]
     subject_id: strawberry.Private[UUID | None]  # the comment or quote, as the timeline entry records it
 
-    @strawberry.field(description="Who made the change (null for the system, or a user you may not see).")
+    @strawberry.field(description="The order's ID: on every update, and all there is of the order on LEFT_VIEW.")
+    def order_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Order", self.order_uuid))
+
+    @strawberry.field(description="Who made the change (null for the system, a user you may not see, or LEFT_VIEW).")
     async def actor(self, info: Info[Context, None]) -> User | None:
-        if self.activity.actor_id is None:
+        if self.activity is None or self.activity.actor_id is None:
             return None
         return await User.load(info.context, self.activity.actor_id)
 
@@ -229,7 +249,7 @@ class OrderUpdate:
     async def comment(self, info: Info[Context, None]) -> Comment | None:
         if self.change is not OrderChange.COMMENT or self.subject_id is None:
             return None
-        comments = await CommentsByOrder.of(info.context).load(self.order_id)
+        comments = await CommentsByOrder.of(info.context).load(self.order_uuid)
         found = [c for c in comments if c.id == self.subject_id]
         built = await build_comments(info.context, found, selected_names(info))
         return built[0] if built else None
@@ -239,7 +259,7 @@ class OrderUpdate:
         if self.change is not OrderChange.QUOTE or self.subject_id is None:
             return None
         quote_id = to_global_id("Quote", self.subject_id)
-        quotes = [Quote.from_domain(q) for q in await QuotesByOrder.of(info.context).load(self.order_id)]
+        quotes = [Quote.from_domain(q) for q in await QuotesByOrder.of(info.context).load(self.order_uuid)]
         return next((q for q in quotes if q.id == quote_id), None)
 
 
@@ -305,33 +325,48 @@ async def _hints(context: Context) -> AsyncIterator[AsyncIterator[Hint]]:
         ) from exc
 
 
-async def order_updates(info: Info[Context, None], order_id: UUID | None) -> AsyncIterator[OrderUpdate]:
-    """The updates of one order, or of every order the viewer may see; checked before subscribing."""
+async def order_updates(
+    info: Info[Context, None], order_id: UUID | None, *, left_view: bool = False
+) -> AsyncIterator[OrderUpdate]:
+    """The updates of one order, or of every order the viewer may see; checked before subscribing.
+
+    With `left_view`, also a LEFT_VIEW update when an order leaves what the viewer may see.
+    """
     context = info.context
     _live(context)
     if order_id is not None:
         await _require_order(context, order_id, "id")
-    return _order_updates(context, order_id, names_below(info, "order"))
+    return _order_updates(context, order_id, names_below(info, "order"), left_view)
 
 
-async def _order_updates(context: Context, order_id: UUID | None, names: frozenset[str]) -> AsyncIterator[OrderUpdate]:
+async def _order_updates(
+    context: Context, order_id: UUID | None, names: frozenset[str], left_view: bool
+) -> AsyncIterator[OrderUpdate]:
     async with _hints(context) as hints:
         async for hint in hints:
             if order_id is not None and hint.order_id != order_id:
                 continue
-            update = await order_update(context, hint, names)
+            update = await order_update(context, hint, names, left_view)
             if update is not None:
                 yield update
 
 
-async def order_update(context: Context, hint: Hint, names: frozenset[str]) -> OrderUpdate | None:
-    """The update `hint` announces, as the context's actor may see it now; None when it may not."""
+async def order_update(
+    context: Context, hint: Hint, names: frozenset[str], left_view: bool = False
+) -> OrderUpdate | None:
+    """The update `hint` announces, as the context's actor may see it now; None when it may not.
+
+    With `left_view`, an order the actor may no longer see is a LEFT_VIEW update when the hint's event
+    is the one that took it away (checked in the database, like everything a hint says).
+    """
     await _recheck(context)
     order, event = await asyncio.gather(
         OrderById.of(context).load(hint.order_id), ActivityEntryById.of(context).load(hint.event_id)
     )
+    if order is None:
+        return await _left_view_update(context, hint) if left_view else None
     entry = None if event is None else ActivityEntry.from_domain(event)
-    if order is None or entry is None or entry.kind is not hint.kind or entry.order_id != order.id:
+    if entry is None or entry.kind is not hint.kind or entry.order_id != order.id:
         return None
     [built] = await build_orders(context, [order], names)
     return OrderUpdate(
@@ -339,8 +374,25 @@ async def order_update(context: Context, hint: Hint, names: frozenset[str]) -> O
         change=CHANGE_OF_EVENT.get(entry.kind, OrderChange.OTHER),
         activity=entry,
         occurred_at=entry.occurred_at,
-        order_id=order.id,
+        order_uuid=order.id,
         subject_id=_recorded_subject(entry, hint),
+    )
+
+
+async def _left_view_update(context: Context, hint: Hint) -> OrderUpdate | None:
+    """The LEFT_VIEW update of `hint`'s order, when its event took the order out of the actor's view."""
+    if hint.kind not in VIEW_CHANGES:  # no other event can (the database says so again below)
+        return None
+    left = await LeftViewByEvent.of(context).load(hint.event_id)
+    if left is None or left.order_id != hint.order_id:
+        return None
+    return OrderUpdate(
+        order=None,
+        change=OrderChange.LEFT_VIEW,
+        activity=None,
+        occurred_at=left.occurred_at,
+        order_uuid=left.order_id,
+        subject_id=None,
     )
 
 

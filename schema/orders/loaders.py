@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from domain.orders import Comment, Order, OrderEvent, Quote
+from domain.orders import Comment, LeftView, Order, OrderEvent, Quote
 from schema.common import Loader
 
 
@@ -58,3 +58,11 @@ class ActivityEntryById(Loader[UUID, OrderEvent | None]):
     async def fetch(self, keys: Sequence[UUID]) -> Sequence[OrderEvent | None]:
         """Timeline entries in the order of `keys`."""
         return await self.context.queries.activity_by_id(self.context.viewer, keys)
+
+
+class LeftViewByEvent(Loader[UUID, LeftView | None]):
+    """For each event, the order it took out of the viewer's view (its id and the time), else None."""
+
+    async def fetch(self, keys: Sequence[UUID]) -> Sequence[LeftView | None]:
+        """The departures of the events of `keys`."""
+        return await self.context.queries.left_view_by_event(self.context.require_actor(), keys)

@@ -60,6 +60,19 @@ subscription($id: ID) {
   }
 }"""
 
+LEFT_VIEW_FEED = """
+subscription($id: ID) {
+  orderUpdated(id: $id, leftView: true) {
+    change orderId occurredAt
+    order { id status }
+    activity { id kind before after }
+    actor { name }
+    comment { id }
+    quote { id }
+  }
+}"""
+"""orderUpdated asking for LEFT_VIEW updates too."""
+
 COMMENT_ADDED = """
 subscription($orderId: ID!) {
   commentAdded(orderId: $orderId) { id body visibility author { name } }
@@ -103,6 +116,17 @@ mutation($orderId: ID!) {
     quote { id } userErrors { message }
   }
 }"""
+
+QUOTE_ACCEPT = """
+mutation($id: ID!) { quoteAccept(input: {id: $id}) { order { status } userErrors { message } } }"""
+
+CANCEL = """
+mutation($id: ID!, $reason: String!) {
+  orderCancel(input: {id: $id, reason: $reason}) { order { status } userErrors { message } }
+}"""
+
+ACTIVITY = """
+query($id: ID!) { order(id: $id) { activity { id kind occurredAt } } }"""
 
 COMMENT = """
 mutation($orderId: ID!, $body: String!, $visibility: CommentVisibility!) {
@@ -498,6 +522,170 @@ async def test_open_quote_requests_reach_every_provider_but_quotes_only_the_buye
     assert (await provider2.next(feeds[provider2], within=WITHIN))["orderUpdated"]["change"] == "QUOTE"
     await provider.nothing(feeds[provider])
     assert quote["quoteSubmit"]["quote"]["id"]
+
+
+# ---- leaving the view ------------------------------------------------------------------------
+
+
+async def open_request(live: Live, name: str = "Open request", *, provider: str | None = None) -> str:
+    """A submitted QUOTED order of the partner: open to every provider, or addressed to `provider`."""
+    input: dict[str, Any] = {"kind": "QUOTED", "name": name}
+    if provider is not None:
+        input["providerId"] = to_global_id("Organisation", live.world.org_id(provider))
+    created = await live.gql("partner", ORDER_CREATE, input=input)
+    order_id: str = created["orderCreate"]["order"]["id"]
+    await live.gql("partner", STEP % "orderSubmit", id=order_id)
+    return order_id
+
+
+def left_view_of(order_id: str) -> dict[str, Any]:
+    """A LEFT_VIEW update as it must arrive: the order's ID and nothing else of it."""
+    return {
+        "change": "LEFT_VIEW",
+        "orderId": order_id,
+        "order": None,
+        "activity": None,
+        "actor": None,
+        "comment": None,
+        "quote": None,
+    }
+
+
+def without_time(update: dict[str, Any]) -> dict[str, Any]:
+    assert update["occurredAt"]
+    return {k: v for k, v in update.items() if k != "occurredAt"}
+
+
+async def test_providers_that_lose_an_open_request_to_another_quote_are_told_it_left_their_view(live: Live) -> None:
+    # given an open request both providers quoted on, and their feeds (one of them not asking for LEFT_VIEW)
+    order_id = await open_request(live)
+    quotes = {
+        m: (await live.gql(m, QUOTE_SUBMIT, orderId=order_id))["quoteSubmit"]["quote"]["id"]
+        for m in ("provider", "provider2")
+    }
+    loser, loser_plain, loser_one, winner, partner = [
+        await live.client(m) for m in ("provider2", "provider2", "provider2", "provider", "partner")
+    ]
+    feeds = {
+        loser: await loser.subscribe(LEFT_VIEW_FEED),
+        loser_plain: await loser_plain.subscribe(ORDER_UPDATED),
+        loser_one: await loser_one.subscribe(LEFT_VIEW_FEED, id=order_id),
+        winner: await winner.subscribe(LEFT_VIEW_FEED),
+        partner: await partner.subscribe(LEFT_VIEW_FEED),
+    }
+    await asyncio.sleep(0.1)
+    # when the partner accepts the provider's quote (provider2's is closed), then opens another request
+    await live.gql("partner", QUOTE_ACCEPT, id=quotes["provider"])
+    other = await open_request(live, "Next request")
+    # then provider2, asking for it, is told the order left its view: its ID, nothing else of it
+    assert without_time((await loser.next(feeds[loser], within=WITHIN))["orderUpdated"]) == left_view_of(order_id)
+    assert without_time((await loser_one.next(feeds[loser_one], within=WITHIN))["orderUpdated"]) == left_view_of(
+        order_id
+    )
+    # and then only of the next request (nothing else of the order came in between)
+    for client in (loser, loser_plain):
+        update = (await client.next(feeds[client], within=WITHIN))["orderUpdated"]
+        assert (update["change"], update["order"]["id"]) == ("STATUS", other)
+    await loser_one.nothing(feeds[loser_one])
+    # while the winner and the partner see the acceptance as before, with the order
+    for client in (winner, partner):
+        changes = [(await client.next(feeds[client], within=WITHIN))["orderUpdated"] for _ in range(2)]
+        assert [(u["change"], u["order"]["id"], u["orderId"]) for u in changes] == [
+            ("QUOTE", order_id, order_id),
+            ("STATUS", order_id, order_id),
+        ]
+    # (the partner then sees its next request created and submitted, the winner that request submitted)
+    assert (await winner.next(feeds[winner], within=WITHIN))["orderUpdated"]["order"]["id"] == other
+
+
+async def test_an_open_request_cancelled_leaves_every_providers_view(live: Live) -> None:
+    # given an open request nobody quoted on yet, followed by both providers
+    order_id = await open_request(live)
+    clients = [await live.client(m) for m in ("provider", "provider2")]
+    feeds = [(client, await client.subscribe(LEFT_VIEW_FEED)) for client in clients]
+    await asyncio.sleep(0.1)
+    # when the partner cancels it
+    await live.gql("partner", CANCEL, id=order_id, reason="Budget cut")
+    # then each provider is told it left its view
+    for client, op in feeds:
+        assert without_time((await client.next(op, within=WITHIN))["orderUpdated"]) == left_view_of(order_id)
+        await client.nothing(op)
+
+
+async def test_only_who_could_see_the_order_is_told_it_left_even_on_forged_hints(live: Live) -> None:
+    # given a request addressed to the provider only, followed by both providers
+    order_id = await open_request(live, provider="provider")
+    provider, provider2 = [await live.client(m) for m in ("provider", "provider2")]
+    feeds = {provider: await provider.subscribe(LEFT_VIEW_FEED), provider2: await provider2.subscribe(LEFT_VIEW_FEED)}
+    await asyncio.sleep(0.1)
+    # when the partner cancels it, and the vendor then comments internally on it
+    await live.gql("partner", CANCEL, id=order_id, reason="Budget cut")
+    await live.gql("vendor", COMMENT, orderId=order_id, body="internal: the partner overspent", visibility="INTERNAL")
+    # then the provider is told it left its view
+    update = (await provider.next(feeds[provider], within=WITHIN))["orderUpdated"]
+    assert without_time(update) == left_view_of(order_id)
+    # and when the hints of the cancellation and of the internal comment reach the channels of both providers
+    # (misrouted or forged), then neither says more: provider2 never saw the order, the comment is no departure
+    activity = await live.gql("vendor", ACTIVITY, id=order_id)
+    entries = {e["kind"]: e for e in activity["order"]["activity"]}
+    for kind in ("STATUS_CHANGED", "COMMENT_ADDED"):
+        hint = {
+            "order_id": str(uuid_of(order_id)),
+            "event_id": str(uuid_of(entries[kind]["id"])),
+            "kind": kind,
+            "subject_id": None,
+            "actor_user_id": None,
+            "occurred_at": entries[kind]["occurredAt"],
+        }
+        channels = [f"org:{live.world.org_id('provider2')}", f"providers:{live.world.programme.id}"]
+        if kind == "COMMENT_ADDED":
+            channels.append(f"org:{live.world.org_id('provider')}")
+        for channel in channels:
+            await live.runtime.bus.publish(channel, hint)
+    # and the next thing either receives is the next request (the barrier)
+    other = await open_request(live, "Next request")
+    for client, op in feeds.items():
+        update = (await client.next(op, within=WITHIN))["orderUpdated"]
+        assert (update["change"], update["order"]["id"]) == ("STATUS", other), update
+
+
+async def test_an_archived_order_stays_in_view_and_is_a_status_change(live: Live) -> None:
+    # given a flat-fee order the provider completed, followed by it with LEFT_VIEW updates asked for
+    order_id = await flat_fee_order(live)
+    for status in ("NOT_STARTED", "COMPLETE"):
+        await live.gql("provider", STATUS_CHANGE, id=order_id, status=status)
+    client = await live.client("provider")
+    op = await client.subscribe(LEFT_VIEW_FEED)
+    await asyncio.sleep(0.1)
+    # when it archives it, then that is a STATUS update with the order: archived orders stay visible
+    await live.gql("provider", STEP % "orderArchive", id=order_id)
+    update = (await client.next(op, within=WITHIN))["orderUpdated"]
+    assert (update["change"], update["order"]) == ("STATUS", {"id": order_id, "status": "ARCHIVED"})
+
+
+async def test_telling_a_group_the_order_left_is_one_statement_for_one_subscriber_or_three(live: Live) -> None:
+    async def losing(subscribers: int) -> list[str]:
+        """The statements of an acceptance provider2 loses, followed by `subscribers` of its users."""
+        order_id = await open_request(live, f"Lost to {subscribers}")
+        quote = await live.gql("provider", QUOTE_SUBMIT, orderId=order_id)
+        clients = [await live.client("provider2") for _ in range(subscribers)]
+        feeds = [(client, await client.subscribe(LEFT_VIEW_FEED)) for client in clients]
+        await asyncio.sleep(0.1)
+        with counting(live.runtime) as statements:
+            await live.gql("partner", QUOTE_ACCEPT, id=quote["quoteSubmit"]["quote"]["id"])
+            for client, op in feeds:
+                assert (await client.next(op, within=WITHIN))["orderUpdated"]["change"] == "LEFT_VIEW"
+        for client, op in feeds:
+            await client.complete(op)
+        await asyncio.sleep(0.1)
+        return statements
+
+    # given provider2's users following their feeds: one of them, then three (one group)
+    alone, together = await losing(1), await losing(3)
+    # then the departure is read once for the group, in one statement, however many follow it (the other
+    # statements in the window are the mutation's and the in-process email relay's, which vary with timing)
+    departures = [[s for s in run if "order_activity.id AS a_id" in s] for run in (alone, together)]
+    assert [len(d) for d in departures] == [1, 1], departures
 
 
 async def test_a_revoked_token_ends_its_subscriptions(live: Live) -> None:
