@@ -248,7 +248,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         """Authenticate the request and build its context (a WebSocket's is authenticated by on_ws_connect)."""
         if isinstance(request, WebSocket):
-            return self.runtime.context(None, None, None, request=request, response=response)
+            return self.runtime.context(None, None, None, request=request, response=response, per_connection=True)
         token = bearer_token(request.headers)
         actor, error = await self.runtime.authenticate(token)
         return self.runtime.context(actor, token, error, request=request, response=response)

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from domain.common import InvalidCredentials, Ports, Unauthenticated
-from domain.identity.model import AccessToken, Actor, User, new_token_secret, normalise_email, token_digest
+from domain.identity.model import (
+    AccessToken,
+    Actor,
+    Organisation,
+    User,
+    new_token_secret,
+    normalise_email,
+    token_digest,
+)
 from domain.identity.ports import IdentityUnitOfWork
 
 # Verified against when the email is unknown, so both failures take the same time.
 _DUMMY_HASH_INPUT = "ordergraph-timing-equaliser"
 
 
-async def create_token(ports: Ports[IdentityUnitOfWork], email: str, password: str) -> tuple[str, AccessToken, User]:
-    """Exchange email and password for a new bearer token (returned once, stored hashed)."""
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A successful sign-in: the bearer token (its secret shown once) and who it signs in as."""
+
+    secret: str
+    token: AccessToken
+    user: User
+    actor: Actor
+
+
+async def sign_in(ports: Ports[IdentityUnitOfWork], email: str, password: str) -> SignIn:
+    """Exchange email and password for a new bearer token (returned once, stored hashed) and its actor."""
     async with ports.uow() as uow:
         user = await uow.directory.user_by_email(normalise_email(email))
         if user is None or not user.active:
@@ -19,12 +39,21 @@ async def create_token(ports: Ports[IdentityUnitOfWork], email: str, password: s
             raise InvalidCredentials("Email or password is wrong.", field="password")
         if not ports.passwords.verify(user.password_hash, password):
             raise InvalidCredentials("Email or password is wrong.", field="password")
+        organisation = await uow.directory.organisation(user.organisation_id)
+        if organisation is None:  # pragma: no cover - a user's organisation is a foreign key
+            raise InvalidCredentials("Email or password is wrong.", field="password")
         now = ports.clock.now()
         secret = new_token_secret()
         token = AccessToken(token_digest(secret), user.id, now, now + ports.policy.token_ttl)
         await uow.directory.add_token(token)
         await uow.commit()
-    return secret, token, user
+    return SignIn(secret, token, user, _actor(user, organisation))
+
+
+async def create_token(ports: Ports[IdentityUnitOfWork], email: str, password: str) -> tuple[str, AccessToken, User]:
+    """Exchange email and password for a new bearer token (returned once, stored hashed)."""
+    signed_in = await sign_in(ports, email, password)
+    return signed_in.secret, signed_in.token, signed_in.user
 
 
 async def revoke_token(ports: Ports[IdentityUnitOfWork], secret: str) -> None:
@@ -42,4 +71,8 @@ async def actor_for_token(uow: IdentityUnitOfWork, secret: str, ports: Ports[Ide
     _, user, org = found
     if not user.active:
         raise Unauthenticated("The access token's user is no longer active.")
-    return Actor(user.id, org.id, org.kind, user.role, org.programme_id)
+    return _actor(user, org)
+
+
+def _actor(user: User, organisation: Organisation) -> Actor:
+    return Actor(user.id, organisation.id, organisation.kind, user.role, organisation.programme_id)

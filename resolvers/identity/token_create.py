@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.common import DomainError
-from domain.identity import create_token
+from domain.identity import sign_in
 from schema.common import INPUT, Context, UserError, user_errors
 from schema.identity import User
 
@@ -35,12 +35,23 @@ class TokenCreatePayload:
 
 
 async def resolve(info: Info[Context, None], input: Annotated[TokenCreateInput, INPUT]) -> TokenCreatePayload:
-    """Sign in."""
+    """Sign in; the rest of the operation (this payload included) reads as the user just signed in."""
+    context = info.context
     try:
-        secret, token, user = await create_token(info.context.ports, input.email, input.password)
+        signed_in = await sign_in(context.ports, input.email, input.password)
     except DomainError as exc:
         return TokenCreatePayload(token=None, expires_at=None, user=None, user_errors=user_errors(exc))
-    return TokenCreatePayload(token=secret, expires_at=token.expires_at, user=User.from_domain(user), user_errors=[])
+    context.sign_in(signed_in.actor, signed_in.secret)
+    return TokenCreatePayload(
+        token=signed_in.secret,
+        expires_at=signed_in.token.expires_at,
+        user=User.from_domain(signed_in.user),
+        user_errors=[],
+    )
 
 
-field = strawberry.mutation(resolver=resolve, description="Sign in: email and password for an expiring bearer token.")
+field = strawberry.mutation(
+    resolver=resolve,
+    description="Sign in: email and password for an expiring bearer token. The payload, and the rest of this "
+    "operation, read as the user signed in.",
+)

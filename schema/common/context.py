@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -54,7 +55,9 @@ class Context:
     Over a WebSocket one context serves the whole connection (Strawberry builds it once): the actor
     comes from `connection_init`, and `recheck` runs before every operation (FreshOperation) and every
     subscription event, so that no cache outlives what it was filled for and a revoked token stops
-    working on an open connection too.
+    working on an open connection too. Each operation on the connection then runs in its own copy
+    (`for_operation`), so that what one operation does to its context (a sign-in, its loaders) stays
+    in that operation.
     """
 
     ports: AppPorts
@@ -73,6 +76,8 @@ class Context:
     """A live subscription on this context is waiting for its next hint (nothing of an event in hand)."""
     stop_live: bool = False
     """Set to end this context's live subscriptions the next time they would wait for a hint."""
+    per_connection: bool = False
+    """True for the context of a WebSocket connection: its operations each run in a copy (`for_operation`)."""
     _loaders: dict[type[Any], Any] = field(default_factory=dict, repr=False)
 
     def require_actor(self) -> Actor:
@@ -95,6 +100,16 @@ class Context:
         if found is None:
             found = self._loaders[kind] = kind(self)
         return found
+
+    def sign_in(self, actor: Actor, token: str) -> None:
+        """Act as `actor`, just signed in with `token`, for the rest of this operation, with fresh loaders."""
+        self.actor, self.token, self.auth_error = actor, token, None
+        self.mark_authenticated()
+        self._loaders.clear()
+
+    def for_operation(self) -> Context:
+        """A copy of this connection's context for one of its operations: the same caller, loaders of its own."""
+        return dataclasses.replace(self, per_connection=False, _loaders={})
 
     def renew_loaders(self) -> None:
         """Drop the DataLoaders (and their caches); the next use builds fresh ones for the current actor."""
@@ -129,10 +144,12 @@ class Context:
 
 
 class FreshOperation(SchemaExtension):
-    """Every operation starts with `Context.recheck` (a WebSocket connection shares one context)."""
+    """Every operation starts with `Context.recheck`; on a WebSocket connection, in a copy of its context."""
 
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         if isinstance(context, Context):
             await context.recheck()
+            if context.per_connection:
+                self.execution_context.context = context.for_operation()
         yield

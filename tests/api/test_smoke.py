@@ -14,6 +14,19 @@ mutation($email: String!, $password: String!) {
 
 VIEWER = "{ viewer { user { email role } organisation { name kind } } }"
 
+SIGN_IN_AND_READ = """
+mutation($email: String!, $password: String!) {
+  tokenCreate(input: {email: $email, password: $password}) {
+    token user { email organisation { name kind } } userErrors { code }
+  }
+}"""
+
+SIGN_IN_THEN_ORDER = """
+mutation($email: String!, $password: String!) {
+  tokenCreate(input: {email: $email, password: $password}) { userErrors { code } }
+  orderCreate(input: {kind: QUOTED, name: "Ordered on signing in"}) { order { partner { name } } userErrors { code } }
+}"""
+
 
 async def test_sign_in_and_ask_who_i_am(api: Api) -> None:
     data = await api.client(TOKEN_CREATE, {"email": "PARTNER@example.com ", "password": PASSWORD})
@@ -24,6 +37,32 @@ async def test_sign_in_and_ask_who_i_am(api: Api) -> None:
         "user": {"email": "partner@example.com", "role": "ADMIN"},
         "organisation": {"name": "Partner Ltd", "kind": "PARTNER"},
     }
+
+
+async def test_the_sign_in_payload_reads_as_the_user_just_signed_in(api: Api) -> None:
+    partner = {"email": "partner@example.com", "password": PASSWORD}
+    # given an anonymous caller, and one signed in as the vendor of another programme
+    for token in (None, api.world["outsider"].token):
+        # when it signs in as the partner and reads the payload's user and organisation
+        body = await api.client.raw(SIGN_IN_AND_READ, partner, token=token)
+        # then the payload reads as the partner, without errors
+        assert "errors" not in body, body["errors"]
+        payload = body["data"]["tokenCreate"]
+        assert payload["userErrors"] == [] and payload["token"]
+        assert payload["user"] == {
+            "email": "partner@example.com",
+            "organisation": {"name": "Partner Ltd", "kind": "PARTNER"},
+        }
+
+
+async def test_a_sign_in_acts_for_the_rest_of_its_operation_only(api: Api) -> None:
+    # when an anonymous caller signs in and creates an order in the same operation
+    data = await api.client(SIGN_IN_THEN_ORDER, {"email": "partner@example.com", "password": PASSWORD})
+    # then the order is the partner's
+    assert data["orderCreate"] == {"order": {"partner": {"name": "Partner Ltd"}}, "userErrors": []}
+    # and a failed sign-in changes nothing: the rest of the operation stays anonymous
+    body = await api.client.raw(SIGN_IN_THEN_ORDER, {"email": "partner@example.com", "password": "nope"})
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [(["orderCreate"], "UNAUTHENTICATED")]
 
 
 async def test_wrong_password_is_a_typed_error(api: Api) -> None:

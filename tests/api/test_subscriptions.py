@@ -36,7 +36,7 @@ from ordergraph.app import Runtime, create_app
 from ordergraph.fanout import FanOut, FellBehind, Member, Shared
 from schema.common import parse_global_id, to_global_id
 from tests.api.conftest import counting, settings_for
-from tests.api.world import World, add_colleague, build_world
+from tests.api.world import PASSWORD, World, add_colleague, build_world
 from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 
 PROTOCOL = "graphql-transport-ws"
@@ -989,6 +989,23 @@ async def test_queries_and_mutations_over_the_websocket_are_never_shared(live: L
     assert data["orderUpdate"]["order"]["name"] == "Over the socket"
     assert (await client.receive(op))["type"] == "complete"
     assert live.fan_out.groups == 0
+
+
+async def test_a_sign_in_over_the_websocket_acts_for_its_operation_not_the_connection(live: Live) -> None:
+    # given a connection of the vendor of another programme
+    client = await live.client("outsider")
+    sign_in = """
+    mutation($email: String!, $password: String!) {
+      tokenCreate(input: {email: $email, password: $password}) { user { email organisation { name } } }
+    }"""
+    # when it signs in as the partner over the socket
+    op = await client.subscribe(sign_in, email="partner@example.com", password=PASSWORD)
+    # then that operation's payload reads as the partner
+    data = await client.next(op)
+    assert data["tokenCreate"]["user"] == {"email": "partner@example.com", "organisation": {"name": "Partner Ltd"}}
+    # and the connection is still the outsider's for its next operation
+    me = await client.next(await client.subscribe("{ viewer { user { email } } }"))
+    assert me["viewer"]["user"]["email"] == "outsider@example.com"
 
 
 async def test_a_member_that_falls_behind_ends_alone() -> None:
