@@ -13,7 +13,7 @@ from domain.notifications import SendMessage, send_message
 from domain.orders import MAX_ATTACHMENT_BYTES
 from domain.orders import Upload as DomainUpload
 from schema.common import INPUT, Context, UserError, decode_id, user_errors
-from schema.orders import Comment, CommentVisibility, Order, build_one
+from schema.orders import Comment, CommentVisibility, Order, build_comments, build_one, names_below
 
 
 @strawberry.input(description="A follow-up: emailed to `to`, and kept on the order's thread as a comment.")
@@ -74,9 +74,8 @@ async def resolve(info: Info[Context, None], input: Annotated[OrderMessageSendIn
         order, comment = await send_message(info.context.ports, actor, command)
     except DomainError as exc:
         return OrderMessageSendPayload(comment=None, order=None, user_errors=user_errors(exc))
-    return OrderMessageSendPayload(
-        comment=Comment.from_domain(comment), order=await build_one(info, order), user_errors=[]
-    )
+    [built] = await build_comments(info.context, [comment], names_below(info, "comment"))
+    return OrderMessageSendPayload(comment=built, order=await build_one(info, order), user_errors=[])
 
 
 field = strawberry.mutation(

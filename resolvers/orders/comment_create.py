@@ -12,7 +12,7 @@ from domain.common import DomainError
 from domain.orders import MAX_ATTACHMENT_BYTES, CreateComment, create_comment
 from domain.orders import Upload as DomainUpload
 from schema.common import INPUT, Context, UserError, decode_id, user_errors
-from schema.orders import Comment, CommentVisibility
+from schema.orders import Comment, CommentVisibility, build_comments, names_below
 
 
 @strawberry.input(description="A comment. Attachments: at most 5 MB each, type checked by content.")
@@ -54,7 +54,8 @@ async def resolve(info: Info[Context, None], input: Annotated[CommentCreateInput
         comment = await create_comment(info.context.ports, actor, command)
     except DomainError as exc:
         return CommentCreatePayload(comment=None, user_errors=user_errors(exc))
-    return CommentCreatePayload(comment=Comment.from_domain(comment), user_errors=[])
+    [built] = await build_comments(info.context, [comment], names_below(info, "comment"))
+    return CommentCreatePayload(comment=built, user_errors=[])
 
 
 field = strawberry.mutation(

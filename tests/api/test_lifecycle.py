@@ -469,3 +469,37 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.instant
+
+
+# ---- comments --------------------------------------------------------------------------------------------
+
+_COMMENT_WITH_AUTHOR = {
+    "commentCreate": """
+mutation($input: CommentCreateInput!) {
+  commentCreate(input: $input) { comment { body author { name email organisation { name } } } userErrors { code } }
+}""",
+    "orderMessageSend": """
+mutation($input: OrderMessageSendInput!) {
+  orderMessageSend(input: $input) { comment { body author { name email organisation { name } } } userErrors { code } }
+}""",
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(_COMMENT_WITH_AUTHOR))
+@pytest.mark.parametrize("member", ["partner", "provider_colleague"])
+async def test_a_new_comment_comes_back_with_its_author(api: Api, mutation: str, member: str) -> None:
+    # given an order both sides work on
+    ref = await order_at(api, "APPROVED")
+    input: dict[str, Any] = {"orderId": ref.id, "body": f"Hello from {member}"}
+    if mutation == "orderMessageSend":
+        input |= {"to": ["client@customer.example"], "subject": "Hello"}
+    # when the member comments and reads the new comment's author in the payload
+    data = await api.client(_COMMENT_WITH_AUTHOR[mutation], {"input": input}, token=api.world[member].token)
+    # then the author is the member, with its organisation
+    payload = data[mutation]
+    me = api.world[member]
+    assert payload["userErrors"] == []
+    assert payload["comment"] == {
+        "body": f"Hello from {member}",
+        "author": {"name": me.user.name, "email": me.user.email, "organisation": {"name": me.org.name}},
+    }
