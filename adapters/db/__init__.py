@@ -11,16 +11,15 @@ from adapters.db.lists import (
     Listing,
     RawPage,
     SortKey,
-    contains,
     count_by,
-    escape_like,
     fetch_page,
-    search_param,
 )
 from adapters.db.rows import RowLike, money, money_or_none, row_mapping
+from adapters.db.text import LIKE_ESCAPE, contains, contains_pattern
 from adapters.db.transaction import SqlTransaction
 
 __all__ = [
+    "LIKE_ESCAPE",
     "MAX_INT4",
     "SQLITE_BEGIN",
     "Listing",
@@ -32,9 +31,9 @@ __all__ = [
     "UtcDateTime",
     "begin_write",
     "contains",
+    "contains_pattern",
     "count_by",
     "create_engine",
-    "escape_like",
     "fetch_page",
     "for_writing",
     "id_column",
@@ -42,6 +41,5 @@ __all__ = [
     "money",
     "money_or_none",
     "row_mapping",
-    "search_param",
     "session_factory",
 ]

@@ -50,7 +50,6 @@ W = TypeVar("W", bound=Hashable)
 
 Params = dict[str, Any]
 
-LIKE_ESCAPE: Final = "/"
 MAX_INT4: Final = 2**31 - 1
 TOTAL, MORE_BEFORE, MORE_AFTER = "page_total", "page_more_before", "page_more_after"
 
@@ -125,22 +124,6 @@ class RawPage:
 def param(name: str) -> BindParameter[Any]:
     """A named bind parameter (values travel as parameters, statements are cached)."""
     return bindparam(name)
-
-
-def escape_like(text: str) -> str:
-    """The user's text matched literally: LIKE's wildcards and the escape character escaped."""
-    e = LIKE_ESCAPE
-    return text.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
-
-
-def contains(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match of the bind parameter `name` (made by `search_param`)."""
-    return column.ilike(param(name), escape=LIKE_ESCAPE)
-
-
-def search_param(term: str) -> str:
-    """The bind value `contains` matches a user's search term with."""
-    return f"%{escape_like(term)}%"
 
 
 def page_size(page: PageRequest) -> tuple[int, bool]:

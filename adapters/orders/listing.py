@@ -16,8 +16,15 @@ from sqlalchemy import ColumnElement, FromClause, Subquery, and_, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.db import MAX_INT4, Listing, SortKey, contains, count_by, fetch_page, search_param
-from adapters.identity import identity_tables, organisation_from_row, user_from_row
+from adapters.db import MAX_INT4, Listing, SortKey, contains, contains_pattern, count_by, fetch_page
+from adapters.identity import (
+    directory_params,
+    identity_tables,
+    organisation_from_row,
+    user_columns,
+    user_from_row,
+    user_scope,
+)
 from adapters.orders.mapping import comment_from_row, order_from_row
 from adapters.orders.scope import (
     Params,
@@ -26,9 +33,6 @@ from adapters.orders.scope import (
     ids_param,
     order_columns,
     param,
-    user_columns,
-    user_params,
-    user_visible,
     viewer_params,
     viewer_shape,
     visible,
@@ -84,7 +88,7 @@ def _filter(flt: OrderFilter, *, with_statuses: bool) -> tuple[_FilterShape, Par
         params["f_assignees"] = list(flt.assignee_ids)
     term = flt.search.strip()
     if term:
-        params["f_search"] = search_param(term)
+        params["f_search"] = contains_pattern(term)
         # A term of digits (optionally `#` first) also finds the order with exactly that number.
         digits = term.removeprefix("#")
         if digits.isascii() and digits.isdigit() and int(digits) <= MAX_INT4:
@@ -128,7 +132,7 @@ def _search(t: FromClause, f: _FilterShape) -> ColumnElement[bool]:
     """Case-insensitive substring match over the order's texts and its parties' names and contact."""
 
     def has(col: ColumnElement[Any]) -> ColumnElement[bool]:
-        return contains(col, "f_search")
+        return contains(col, param("f_search"))
 
     named_orgs = select(organisations.c.id).where(
         organisations.c.programme_id == param("v_programme"), has(organisations.c.name)
@@ -201,7 +205,7 @@ def _related(page: Subquery, include: tuple[ViewerShape, OrderIncludes]) -> tupl
 def _join_user(joined: FromClause, name: str, key: ColumnElement[Any]) -> tuple[FromClause, list[Any]]:
     user, org = users.alias(f"r_{name}"), organisations.alias(f"r_{name}_org")
     scoped = user.join(org, org.c.id == user.c.organisation_id)
-    return joined.outerjoin(scoped, and_(user.c.id == key, user_visible(user, org))), user_columns(user, f"{name}__")
+    return joined.outerjoin(scoped, and_(user.c.id == key, user_scope(user, org))), user_columns(user, f"{name}__")
 
 
 ORDERS: Final[Listing[OrderSortField, Where]] = Listing(
@@ -233,7 +237,7 @@ async def order_page(
     fshape, params = _filter(flt, with_statuses=True)
     params |= viewer_params(viewer)
     if include.people or include.latest_comment:
-        params |= user_params(viewer)
+        params |= directory_params(viewer.programme_id, viewer.organisation_id, viewer.user_kinds)
     raw = await fetch_page(
         conn, ORDERS, (who, fshape), params, sort.field, sort.direction, page, (who, include) if include else None
     )

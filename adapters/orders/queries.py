@@ -33,7 +33,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.identity import identity_tables, organisation_from_row, user_from_row
+from adapters.identity import (
+    directory_params,
+    identity_tables,
+    organisation_from_row,
+    organisation_scope,
+    user_columns,
+    user_from_row,
+    user_scope,
+)
 from adapters.orders.listing import order_page, status_counts
 from adapters.orders.mapping import (
     attachment_from_row,
@@ -54,9 +62,6 @@ from adapters.orders.scope import (
     order_columns,
     param,
     unique,
-    user_columns,
-    user_params,
-    user_visible,
     viewer_params,
     viewer_shape,
     visible,
@@ -129,7 +134,8 @@ class SqlOrderQueries:
         """Organisations of the viewer's programme in the order of `ids`; None for the rest."""
         if not ids:
             return []
-        rows = await self._all(_organisations_statement(), {"ids": unique(ids), "v_programme": viewer.programme_id})
+        params = directory_params(viewer.programme_id, viewer.organisation_id, viewer.user_kinds) | {"ids": unique(ids)}
+        rows = await self._all(_organisations_statement(), params)
         found = {org.id: org for org in map(organisation_from_row, rows)}
         return [found.get(i) for i in ids]
 
@@ -137,7 +143,8 @@ class SqlOrderQueries:
         """Visible users (see Viewer.user_kinds) in the order of `ids` (password hash blank); None for the rest."""
         if not ids:
             return []
-        rows = await self._all(_users_statement(), user_params(viewer) | {"ids": unique(ids)})
+        params = directory_params(viewer.programme_id, viewer.organisation_id, viewer.user_kinds) | {"ids": unique(ids)}
+        rows = await self._all(_users_statement(), params)
         found = {user.id: user for user in map(user_from_row, rows)}
         return [found.get(i) for i in ids]
 
@@ -257,9 +264,7 @@ def _orders_by_id_statement(who: ViewerShape) -> Select[Any]:
 
 @cache
 def _organisations_statement() -> Select[Any]:
-    return select(organisations).where(
-        organisations.c.id.in_(ids_param()), organisations.c.programme_id == param("v_programme")
-    )
+    return select(organisations).where(organisations.c.id.in_(ids_param()), organisation_scope())
 
 
 @cache
@@ -267,7 +272,7 @@ def _users_statement() -> Select[Any]:
     return (
         select(*user_columns())
         .join_from(users, organisations, organisations.c.id == users.c.organisation_id)
-        .where(users.c.id.in_(ids_param()), user_visible(users, organisations))
+        .where(users.c.id.in_(ids_param()), user_scope())
     )
 
 

@@ -2,8 +2,8 @@
 
 The order visibility predicate mirrors `Order.can_see`, the audience predicate mirrors
 `Audience.admits`, and provider notes are blanked in the SELECT list unless the viewer is the
-order's provider, so they never leave the database for anyone else. Users come back with an
-empty `password_hash`: the read side never needs it.
+order's provider, so they never leave the database for anyone else. Who may see which organisations
+and users is identity's (`adapters.identity.organisation_scope`, `user_scope`).
 """
 
 from __future__ import annotations
@@ -154,27 +154,3 @@ def order_columns(t: FromClause, who: ViewerShape) -> list[ColumnElement[Any]]:
     columns: list[ColumnElement[Any]] = [c for c in t.c if c.key not in ("provider_notes", "total")]
     columns.append(notes.label("provider_notes"))
     return columns
-
-
-def user_columns(t: FromClause = users, prefix: str = "") -> list[ColumnElement[Any]]:
-    """A user's columns with an empty `password_hash`: the read side never needs it (labelled `prefix`+key)."""
-    columns: list[ColumnElement[Any]] = [c.label(prefix + c.key) for c in t.c if c.key != "password_hash"]
-    columns.append(literal("", Text).label(prefix + "password_hash"))
-    return columns
-
-
-def user_visible(u: FromClause, org: FromClause) -> ColumnElement[bool]:
-    """SQL for the users a viewer may see (`Viewer.user_kinds`): `u` with its organisation joined as `org`."""
-    return and_(
-        org.c.programme_id == param("v_programme"),
-        or_(u.c.organisation_id == param("v_org"), org.c.kind.in_(bindparam("v_user_kinds", expanding=True))),
-    )
-
-
-def user_params(viewer: Viewer) -> Params:
-    """The viewer's values for `user_visible`."""
-    return {
-        "v_programme": viewer.programme_id,
-        "v_org": viewer.organisation_id,
-        "v_user_kinds": sorted(kind.value for kind in viewer.user_kinds),
-    }

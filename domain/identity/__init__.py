@@ -2,22 +2,36 @@
 
 from domain.identity.model import AccessToken, Actor, Organisation, OrgKind, Programme, Role, User, normalise_email
 from domain.identity.ports import Directory, IdentityUnitOfWork
+from domain.identity.queries import (
+    MAX_DIRECTORY_ROWS,
+    MAX_DIRECTORY_SEARCH,
+    IdentityQueries,
+    OrganisationFilter,
+    UserFilter,
+    directory_search,
+)
 from domain.identity.services import SignIn, actor_for_token, create_token, revoke_token, sign_in
 from domain.identity.visibility import visible_user_kinds
 
 __all__ = [
+    "MAX_DIRECTORY_ROWS",
+    "MAX_DIRECTORY_SEARCH",
     "AccessToken",
     "Actor",
     "Directory",
+    "IdentityQueries",
     "IdentityUnitOfWork",
     "OrgKind",
     "Organisation",
+    "OrganisationFilter",
     "Programme",
     "Role",
     "SignIn",
     "User",
+    "UserFilter",
     "actor_for_token",
     "create_token",
+    "directory_search",
     "normalise_email",
     "revoke_token",
     "sign_in",

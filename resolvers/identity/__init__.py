@@ -1,8 +1,8 @@
-"""Identity's operations: who you are, and signing in and out."""
+"""Identity's operations: who you are, the organisations and people you may see, and signing in and out."""
 
 import strawberry
 
-from resolvers.identity import token_create, token_revoke, viewer
+from resolvers.identity import organisations, token_create, token_revoke, users, viewer
 
 
 @strawberry.type
@@ -10,6 +10,8 @@ class IdentityQuery:
     """Identity's reads."""
 
     viewer = viewer.field
+    organisations = organisations.field
+    users = users.field
 
 
 @strawberry.type

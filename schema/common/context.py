@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from strawberry.extensions import SchemaExtension
 
 from domain.common import EventBus, Ports, Unauthenticated
-from domain.identity import Actor, IdentityUnitOfWork
+from domain.identity import Actor, IdentityQueries, IdentityUnitOfWork
 from domain.notifications import NotificationQueries, NotificationsUnitOfWork
 from domain.orders import OrderQueries, Viewer, viewer_for
 
@@ -26,7 +26,7 @@ class AppUnitOfWork(NotificationsUnitOfWork, IdentityUnitOfWork, Protocol):
     """The unit of work the API opens: every context's repositories in one transaction."""
 
 
-class AppQueries(OrderQueries, NotificationQueries, Protocol):
+class AppQueries(OrderQueries, NotificationQueries, IdentityQueries, Protocol):
     """The read side the API serves: every context's queries."""
 
 

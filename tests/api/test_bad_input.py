@@ -149,6 +149,29 @@ async def test_ids_that_name_nothing_visible(api: Api) -> None:
     assert error["extensions"]["code"] == "INVALID_INPUT"
 
 
+@pytest.mark.parametrize(
+    ("query", "variables", "field"),
+    [
+        ("query($o: ID) { users(organisationId: $o) { id } }", {"o": "garbage"}, "organisationId"),
+        (
+            "query($o: ID) { users(organisationId: $o) { id } }",
+            {"o": to_global_id("User", uuid.uuid4())},
+            "organisationId",
+        ),
+        ("query($s: String) { users(search: $s) { id } }", {"s": "x" * 201}, "search"),
+        ("query($s: String) { organisations(search: $s) { id } }", {"s": "x" * 201}, "search"),
+    ],
+)
+async def test_bad_directory_arguments_are_input_errors_on_the_argument(
+    api: Api, query: str, variables: dict[str, Any], field: str
+) -> None:
+    # when the partner lists the directory with a bad argument
+    body = await api.client.raw(query, variables, token=api.world["partner"].token)
+    # then it is a top-level INVALID_INPUT naming the argument
+    error = top_level(body)
+    assert (error["extensions"]["code"], error["extensions"].get("field")) == ("INVALID_INPUT", field), error
+
+
 # ---- values ----------------------------------------------------------------------------------------------
 
 LONG = "x" * 201

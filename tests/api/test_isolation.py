@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import select
 
 from adapters.orders import tables as order_tables
+from domain.identity.model import Organisation, User
 from domain.orders.lifecycle import Party
+from schema.common import to_global_id
 from tests.api import documents as doc
 from tests.api.conftest import Api
 from tests.api.flows import (
@@ -311,6 +314,94 @@ async def test_attachments_download_only_for_those_who_may_see_their_comment(api
     # and without a token nobody does
     anonymous = await api.http.get(f"/files/{with_files[0].attachments[0]}")
     assert anonymous.status_code == 401
+    assert not problems, "\n".join(problems)
+
+
+# ---- the directory: organisations and users ---------------------------------------------------------------
+
+ORGANISATIONS = """
+query($kind: OrganisationKind, $search: String) { organisations(kind: $kind, search: $search) { id name kind } }"""
+USERS = """
+query($organisationId: ID, $search: String) {
+  users(organisationId: $organisationId, search: $search) { id name email organisation { id } }
+}"""
+
+PEOPLE_SEEN = {"VENDOR": {"PARTNER", "PROVIDER"}, "PARTNER": {"PROVIDER", "VENDOR"}, "PROVIDER": {"PARTNER", "VENDOR"}}
+"""Whose people a member sees besides its own organisation's, in its programme: the vendor everyone's
+(product.md: it sees everything in its programme); a partner or provider its counterparts' and the vendor's,
+never a competitor's (another partner's or another provider's)."""
+
+
+def sees(mine: Organisation, org: Organisation, other: User) -> bool:
+    """Whether a member of `mine` may see `other`, a user of `org` (the oracle of the directory)."""
+    same_programme = org.programme_id == mine.programme_id
+    return other.active and same_programme and (org.id == mine.id or org.kind.value in PEOPLE_SEEN[mine.kind.value])
+
+
+def by_name(user: User) -> str:
+    return user.name
+
+
+def org_ids(rows: list[dict[str, Any]]) -> list[str]:
+    return [r["id"] for r in rows]
+
+
+async def test_each_member_lists_only_the_organisations_and_users_it_may_see(api: Api) -> None:
+    # given the world, and an inactive user at the partner (listed to nobody)
+    world = api.world
+    gone = replace(world["partner"].user, id=uuid4(), email="gone@example.com", name="Gone Away", active=False)
+    async with api.runtime.ports.uow() as uow:
+        await uow.directory.add_user(gone)
+        await uow.commit()
+    orgs = {m.org.id: m.org for m in world.members.values()}
+    people = list(world.members.values())
+    problems: list[str] = []
+
+    for key, member in world.members.items():
+        token, mine = member.token, member.org
+
+        # when the member lists the organisations (all, by kind, searched)
+        programme = sorted((o for o in orgs.values() if o.programme_id == mine.programme_id), key=lambda o: o.name)
+        listed = (await api.client(ORGANISATIONS, token=token))["organisations"]
+        # then it gets exactly those of its programme, by name
+        expected = [to_global_id("Organisation", o.id) for o in programme]
+        if org_ids(listed) != expected:
+            problems.append(f"{key}: organisations {[r['name'] for r in listed]}")
+        for kind in ("VENDOR", "PARTNER", "PROVIDER"):
+            by_kind = (await api.client(ORGANISATIONS, {"kind": kind}, token=token))["organisations"]
+            if org_ids(by_kind) != [to_global_id("Organisation", o.id) for o in programme if o.kind.value == kind]:
+                problems.append(f"{key}: organisations(kind: {kind}) {[r['name'] for r in by_kind]}")
+        searched = (await api.client(ORGANISATIONS, {"search": "PARTNER"}, token=token))["organisations"]
+        if org_ids(searched) != [to_global_id("Organisation", o.id) for o in programme if "partner" in o.name.lower()]:
+            problems.append(f"{key}: organisations(search) {[r['name'] for r in searched]}")
+
+        # when it lists the users (all, of each organisation of the world, searched)
+        visible = sorted((m.user for m in people if sees(mine, orgs[m.user.organisation_id], m.user)), key=by_name)
+        users = (await api.client(USERS, token=token))["users"]
+        # then it gets the active users of its own organisation and of the kinds it may see, by name
+        if [u["email"] for u in users] != [u.email for u in visible]:
+            problems.append(f"{key}: users {[u['email'] for u in users]}")
+        if any(u["organisation"] is None for u in users):
+            problems.append(f"{key}: a listed user's organisation is not visible: {users}")
+        for org in orgs.values():
+            of_org = await api.client(USERS, {"organisationId": to_global_id("Organisation", org.id)}, token=token)
+            expected_emails = [u.email for u in visible if u.organisation_id == org.id]
+            if [u["email"] for u in of_org["users"]] != expected_emails:
+                problems.append(f"{key}: users(organisationId: {org.name}) {[u['email'] for u in of_org['users']]}")
+        searched_users = (await api.client(USERS, {"search": "Colleague"}, token=token))["users"]
+        expected_emails = [u.email for u in visible if "colleague" in u.name.lower() or "colleague" in u.email]
+        if [u["email"] for u in searched_users] != expected_emails:
+            problems.append(f"{key}: users(search) {[u['email'] for u in searched_users]}")
+
+        # and nothing of another programme or a hidden user appears anywhere
+        text = json.dumps([listed, users])
+        hidden = [m.user.email for m in people if not sees(mine, orgs[m.user.organisation_id], m.user)]
+        hidden.append(gone.email)
+        leaks = [email for email in hidden if f'"{email}"' in text]
+        leaks += [o.name for o in orgs.values() if o.programme_id != mine.programme_id and f'"{o.name}"' in text]
+        if leaks:
+            problems.append(f"{key}: the directory leaks {leaks}")
+
     assert not problems, "\n".join(problems)
 
 

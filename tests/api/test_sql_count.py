@@ -1,7 +1,11 @@
-"""The number of SQL statements of a Manage Orders request does not grow with the page size."""
+"""The number of SQL statements of a Manage Orders (or directory) request does not grow with its size."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from uuid import uuid4
+
+from domain.identity.model import Organisation, OrgKind
 from domain.orders.commands import AssignOrder, CreateComment, CreateOrder, OrderCommand
 from domain.orders.lifecycle import OrderKind
 from domain.orders.services.comments import create_comment
@@ -67,3 +71,38 @@ async def test_manage_orders_runs_the_same_sql_for_10_and_100_orders(api: Api) -
     assert counts[10] == counts[100], counts
     # the token and the page (with its relations read in the same statement), and a SQLite BEGIN at most
     assert counts[100] <= 4, last
+
+
+DIRECTORY = """
+{
+  organisations { id name kind }
+  users { id name email role organisation { id name kind } }
+}"""
+
+
+async def test_the_directory_runs_the_same_sql_for_10_and_100_more_users(api: Api) -> None:
+    token = api.world["vendor"].token
+    counts = {}
+    added = 0
+    for more in (10, 100):
+        # given that many more users, each of a new partner organisation
+        async with api.runtime.ports.uow() as uow:
+            for index in range(added, more):
+                org = Organisation(uuid4(), api.world.programme.id, OrgKind.PARTNER, f"Reseller {index:03}")
+                await uow.directory.add_organisation(org)
+                template = api.world["partner"].user
+                await uow.directory.add_user(
+                    replace(template, id=uuid4(), organisation_id=org.id, email=f"reseller{index}@example.com")
+                )
+            await uow.commit()
+        added = more
+        # when the vendor lists the organisations and the users with their organisations
+        with counting(api.runtime) as statements:
+            data = await api.client(DIRECTORY, token=token)
+        assert len(data["users"]) == len(api.world.members) - 1 + more  # all but the outsider
+        assert all(u["organisation"] for u in data["users"])
+        counts[more] = len(statements)
+    # then the statement count does not depend on how many there are
+    assert counts[10] == counts[100], counts
+    # the token, the organisations, the users and the users' organisations (each after a BEGIN on SQLite)
+    assert counts[100] <= 8, counts
