@@ -56,8 +56,6 @@ from domain.orders import (
 
 organisations, users = identity_tables.organisations, identity_tables.users
 
-_STATUS_RANK: Final = {status: rank for rank, status in enumerate(OrderStatus)}
-
 
 @dataclass(frozen=True, slots=True)
 class _FilterShape:
@@ -285,9 +283,10 @@ def _relations(rows: list[RowMapping], include: OrderIncludes) -> PageRelations:
 async def status_counts(conn: AsyncConnection, viewer: Viewer, flt: OrderFilter) -> list[StatusCount]:
     """Visible orders per status under the filter (its `statuses` ignored, `archived` kept).
 
-    Statuses with no orders are omitted; the rest come in lifecycle order.
+    Every status the `archived` filter admits comes back, in lifecycle order, 0 where no order stands:
+    a dashboard shows the whole lifecycle. ARCHIVED is among them only when archived orders are counted
+    (`archived` None or True), as the list shows them; by default it is left out, not shown as 0.
     """
     fshape, params = _filter(flt, with_statuses=False)
     found = await count_by(conn, ORDERS, (viewer_shape(viewer), fshape), params | viewer_params(viewer), "status")
-    counts = [StatusCount(OrderStatus(status), n) for status, n in found.items()]
-    return sorted(counts, key=lambda c: _STATUS_RANK[c.status])
+    return [StatusCount(status, found.get(status.value, 0)) for status in flt.admitted_statuses()]

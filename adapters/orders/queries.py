@@ -114,7 +114,7 @@ class SqlOrderQueries:
     async def status_counts(self, viewer: Viewer, flt: OrderFilter) -> list[StatusCount]:
         """Visible orders per status under the filter (its `statuses` ignored, `archived` kept).
 
-        Statuses with no orders are omitted; the rest come in lifecycle order.
+        Every status the `archived` filter admits, in lifecycle order, 0 where none stands.
         """
         async with self._engine.connect() as conn:
             return await status_counts(conn, viewer, flt)

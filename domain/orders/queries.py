@@ -40,6 +40,14 @@ class OrderFilter:
     archived: bool | None = False  # False: hide ARCHIVED; True: only ARCHIVED; None: both
     search: str = ""
 
+    def admitted_statuses(self) -> tuple[OrderStatus, ...]:
+        """The statuses `archived` lets an order be in, in lifecycle order (`statuses` not applied)."""
+        if self.archived is True:
+            return (OrderStatus.ARCHIVED,)
+        if self.archived is False:
+            return tuple(s for s in OrderStatus if s is not OrderStatus.ARCHIVED)
+        return tuple(OrderStatus)
+
 
 @dataclass(frozen=True, slots=True)
 class OrderSort:
@@ -145,7 +153,10 @@ class OrderQueries(Protocol):
         ...
 
     async def status_counts(self, viewer: Viewer, flt: OrderFilter) -> list[StatusCount]:
-        """Visible orders per status, under the filter (its `statuses` ignored)."""
+        """Visible orders per status under the filter (its `statuses` ignored).
+
+        Every one of `flt.admitted_statuses()`, in lifecycle order, 0 where none stands.
+        """
         ...
 
     async def orders_by_id(self, viewer: Viewer, ids: Sequence[UUID]) -> list[Order | None]:

@@ -25,5 +25,7 @@ async def resolve(
 field = strawberry.field(
     resolver=resolve,
     description="How many orders you may see stand in each status, under the same search and filter as orders "
-    "(its statuses filter ignored).",
+    "(its statuses filter ignored): every status, in lifecycle order, 0 where none stands. ARCHIVED is listed "
+    "only when the archived filter counts archived orders (null: all statuses; true: ARCHIVED alone); by "
+    "default, as in the list, it is left out.",
 )

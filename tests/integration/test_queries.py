@@ -325,42 +325,44 @@ async def test_search(engine: AsyncEngine, queries: SqlOrderQueries) -> None:
     assert await search("spring", world.providers[0].actor) == {"pct"}
 
 
+ACTIVE_STATUSES = tuple(s for s in OrderStatus if s is not OrderStatus.ARCHIVED)
+
+
+def panel(statuses: Sequence[OrderStatus], found: dict[OrderStatus, int]) -> list[tuple[OrderStatus, int]]:
+    """Every one of `statuses`, in lifecycle order, with its count in `found` or 0."""
+    return [(s, found.get(s, 0)) for s in statuses]
+
+
 async def test_status_counts(engine: AsyncEngine, queries: SqlOrderQueries) -> None:
     world, _ = await filter_world(engine)
     a = world.partners[0]
     p = world.providers[0]
 
-    async def counts(actor: Actor, flt: OrderFilter) -> dict[OrderStatus, int]:
-        return {c.status: c.count for c in await queries.status_counts(viewer_for(actor), flt)}
+    async def counts(actor: Actor, flt: OrderFilter) -> list[tuple[OrderStatus, int]]:
+        return [(c.status, c.count) for c in await queries.status_counts(viewer_for(actor), flt)]
 
     vendor = world.vendor.actor
-    # Statuses without orders are left out.
-    assert await counts(vendor, OrderFilter()) == {
-        OrderStatus.DRAFT: 1,
-        OrderStatus.PENDING_QUOTES: 1,
-        OrderStatus.APPROVED: 2,
-    }
-    # statuses are ignored (the panel shows them all); archived is kept.
+    # Every status the archived filter admits, in lifecycle order, 0 where no order stands (by default not
+    # ARCHIVED, which the default view leaves out).
+    assert await counts(vendor, OrderFilter()) == panel(
+        ACTIVE_STATUSES, {OrderStatus.DRAFT: 1, OrderStatus.PENDING_QUOTES: 1, OrderStatus.APPROVED: 2}
+    )
+    # statuses are ignored (the panel shows them all); archived is kept: None shows ARCHIVED too, True only it.
     only_drafts = OrderFilter(statuses=(OrderStatus.DRAFT,), archived=None)
-    assert await counts(vendor, only_drafts) == {
-        OrderStatus.DRAFT: 1,
-        OrderStatus.PENDING_QUOTES: 1,
-        OrderStatus.APPROVED: 2,
-        OrderStatus.ARCHIVED: 1,
-    }
-    assert list(await counts(vendor, only_drafts)) == [
-        OrderStatus.DRAFT,
-        OrderStatus.PENDING_QUOTES,
-        OrderStatus.APPROVED,
-        OrderStatus.ARCHIVED,
-    ]
-    assert await counts(a.actor, OrderFilter()) == {OrderStatus.DRAFT: 1, OrderStatus.APPROVED: 1}
-    assert await counts(p.actor, OrderFilter(archived=None)) == {
-        OrderStatus.PENDING_QUOTES: 1,
-        OrderStatus.APPROVED: 1,
-        OrderStatus.ARCHIVED: 1,
-    }
-    assert await counts(vendor, OrderFilter(search="spring")) == {OrderStatus.APPROVED: 2}
+    assert await counts(vendor, only_drafts) == panel(
+        tuple(OrderStatus),
+        {OrderStatus.DRAFT: 1, OrderStatus.PENDING_QUOTES: 1, OrderStatus.APPROVED: 2, OrderStatus.ARCHIVED: 1},
+    )
+    assert await counts(vendor, OrderFilter(archived=True)) == [(OrderStatus.ARCHIVED, 1)]
+    assert await counts(a.actor, OrderFilter()) == panel(
+        ACTIVE_STATUSES, {OrderStatus.DRAFT: 1, OrderStatus.APPROVED: 1}
+    )
+    assert await counts(p.actor, OrderFilter(archived=None)) == panel(
+        tuple(OrderStatus), {OrderStatus.PENDING_QUOTES: 1, OrderStatus.APPROVED: 1, OrderStatus.ARCHIVED: 1}
+    )
+    assert await counts(vendor, OrderFilter(search="spring")) == panel(ACTIVE_STATUSES, {OrderStatus.APPROVED: 2})
+    # and a search that finds nothing still lists every status, each 0
+    assert await counts(vendor, OrderFilter(search="no such order")) == panel(ACTIVE_STATUSES, {})
 
 
 # ---- audiences: comments, quotes, activity, attachments -------------------------------------
