@@ -51,7 +51,7 @@ async def resolve(info: Info[Context, None], input: Annotated[OrderLinkSendInput
         )
         return await send_order_link(ports, actor, command)
 
-    result = await attempt(info, call)
+    result = await attempt(info, call, target="orderId")
     if isinstance(result, list):
         return OrderLinkSendPayload(order=None, expires_at=None, user_errors=result)
     order, link = result

@@ -73,7 +73,7 @@ async def resolve(info: Info[Context, None], input: Annotated[OrderMessageSendIn
         )
         order, comment = await send_message(info.context.ports, actor, command)
     except DomainError as exc:
-        return OrderMessageSendPayload(comment=None, order=None, user_errors=user_errors(exc))
+        return OrderMessageSendPayload(comment=None, order=None, user_errors=user_errors(exc, target="orderId"))
     [built] = await build_comments(info.context, [comment], names_below(info, "comment"))
     return OrderMessageSendPayload(comment=built, order=await build_one(info, order), user_errors=[])
 

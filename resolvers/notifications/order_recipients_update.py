@@ -41,7 +41,7 @@ async def resolve(
         order, _ = await update_recipients(ports, actor, command)
         return order
 
-    order, errors = await order_command(info, call)
+    order, errors = await order_command(info, call, target="orderId")
     return OrderRecipientsUpdatePayload(order=order, user_errors=errors)
 
 

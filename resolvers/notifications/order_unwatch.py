@@ -27,7 +27,9 @@ class OrderUnwatchPayload(OrderPayload):
 async def resolve(info: Info[Context, None], input: Annotated[OrderUnwatchInput, INPUT]) -> OrderUnwatchPayload:
     """Stop watching an order."""
     order, errors = await order_command(
-        info, lambda ports, actor: unwatch_order(ports, actor, decode_id(input.order_id, "Order", field="orderId"))
+        info,
+        lambda ports, actor: unwatch_order(ports, actor, decode_id(input.order_id, "Order", field="orderId")),
+        target="orderId",
     )
     return OrderUnwatchPayload(order=order, user_errors=errors)
 

@@ -27,7 +27,9 @@ class OrderWatchPayload(OrderPayload):
 async def resolve(info: Info[Context, None], input: Annotated[OrderWatchInput, INPUT]) -> OrderWatchPayload:
     """Watch an order."""
     order, errors = await order_command(
-        info, lambda ports, actor: watch_order(ports, actor, decode_id(input.order_id, "Order", field="orderId"))
+        info,
+        lambda ports, actor: watch_order(ports, actor, decode_id(input.order_id, "Order", field="orderId")),
+        target="orderId",
     )
     return OrderWatchPayload(order=order, user_errors=errors)
 

@@ -53,7 +53,7 @@ async def resolve(info: Info[Context, None], input: Annotated[CommentCreateInput
         command = CreateComment(order_id, input.body, input.visibility, uploads)
         comment = await create_comment(info.context.ports, actor, command)
     except DomainError as exc:
-        return CommentCreatePayload(comment=None, user_errors=user_errors(exc))
+        return CommentCreatePayload(comment=None, user_errors=user_errors(exc, target="orderId"))
     [built] = await build_comments(info.context, [comment], names_below(info, "comment"))
     return CommentCreatePayload(comment=built, user_errors=[])
 

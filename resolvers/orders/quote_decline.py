@@ -32,6 +32,7 @@ async def resolve(info: Info[Context, None], input: Annotated[QuoteDeclineInput,
         lambda ports, actor: decline_quote(
             ports, actor, DeclineQuote(decode_id(input.order_id, "Order", field="orderId"), input.message)
         ),
+        target="orderId",
     )
     return QuoteDeclinePayload(quote=quote, order=order, user_errors=errors)
 

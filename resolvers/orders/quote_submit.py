@@ -44,6 +44,7 @@ async def resolve(info: Info[Context, None], input: Annotated[QuoteSubmitInput, 
                 message=input.message,
             ),
         ),
+        target="orderId",
     )
     return QuoteSubmitPayload(quote=quote, order=order, user_errors=errors)
 

@@ -98,9 +98,20 @@ def user_error_for(
     return register
 
 
-def user_errors(exc: DomainError) -> list[UserError]:
-    """The typed user error for an expected domain error."""
-    code, field, message = exc.code, api_field(exc.field), exc.message
+def targeted(field: str | None, target: str) -> str | None:
+    """An API field path with its head `id` (the domain's name for the object acted on) named `target`."""
+    if field is None or target == "id" or not (field == "id" or field.startswith("id.")):
+        return field
+    return target + field.removeprefix("id")
+
+
+def user_errors(exc: DomainError, *, target: str = "id") -> list[UserError]:
+    """The typed user error for an expected domain error.
+
+    `target` is the input field naming the object the mutation acts on, when it is not `id` (commentCreate's
+    `orderId`): the domain calls that object's field `id`, the error names the field the caller gave.
+    """
+    code, field, message = exc.code, targeted(api_field(exc.field), target), exc.message
     for kind, convert in _SPECIFIC.items():
         if isinstance(exc, kind):
             return [convert(exc, field)]

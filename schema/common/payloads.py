@@ -19,11 +19,16 @@ T = TypeVar("T")
 INPUT = strawberry.argument(description="What to do; see the input type's fields.")
 
 
-async def attempt(info: Info[Context, None], call: Callable[[AppPorts, Actor], Awaitable[T]]) -> T | list[UserError]:
-    """Run a service call as the authenticated actor; expected errors come back as typed user errors."""
+async def attempt(
+    info: Info[Context, None], call: Callable[[AppPorts, Actor], Awaitable[T]], *, target: str = "id"
+) -> T | list[UserError]:
+    """Run a service call as the authenticated actor; expected errors come back as typed user errors.
+
+    `target`: the input field naming the object acted on, when it is not `id` (see `user_errors`).
+    """
     context = info.context
     actor = context.require_actor()
     try:
         return await call(context.ports, actor)
     except DomainError as exc:
-        return user_errors(exc)
+        return user_errors(exc, target=target)

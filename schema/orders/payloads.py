@@ -23,10 +23,10 @@ class OrderPayload:
 
 
 async def order_command(
-    info: Info[Context, None], call: Callable[[AppPorts, Actor], Awaitable[do.Order]]
+    info: Info[Context, None], call: Callable[[AppPorts, Actor], Awaitable[do.Order]], *, target: str = "id"
 ) -> tuple[Order | None, list[UserError]]:
-    """Run an order service call; the order as the actor may see it, or the errors."""
-    result = await attempt(info, call)
+    """Run an order service call; the order as the actor may see it, or the errors (`target`: see `attempt`)."""
+    result = await attempt(info, call, target=target)
     if isinstance(result, list):
         return None, result
     return await build_one(info, result), []
@@ -42,10 +42,16 @@ class QuotePayload:
 
 
 async def quote_command(
-    info: Info[Context, None], call: Callable[[AppPorts, Actor], Awaitable[tuple[do.Order, do.Quote]]]
+    info: Info[Context, None],
+    call: Callable[[AppPorts, Actor], Awaitable[tuple[do.Order, do.Quote]]],
+    *,
+    target: str = "id",
 ) -> tuple[Quote | None, Order | None, list[UserError]]:
-    """Run a quote service call; the quote and order as the actor may see them, or the errors."""
-    result = await attempt(info, call)
+    """Run a quote service call; the quote and order as the actor may see them, or the errors.
+
+    `target`: see `attempt`.
+    """
+    result = await attempt(info, call, target=target)
     if isinstance(result, list):
         return None, None, result
     order, quote = result

@@ -172,6 +172,53 @@ async def test_bad_directory_arguments_are_input_errors_on_the_argument(
     assert (error["extensions"]["code"], error["extensions"].get("field")) == ("INVALID_INPUT", field), error
 
 
+LINE = [{"description": "x", "unitPrice": "1"}]
+TARGET_ID_INPUTS: dict[str, tuple[str, dict[str, Any]]] = {
+    # mutation -> (who tries it, its input besides the unknown orderId)
+    "commentCreate": ("partner", {"body": "Hi"}),
+    "quoteSubmit": ("provider", {"lineItems": LINE}),
+    "quoteDecline": ("provider", {"message": "Too busy"}),
+    "orderWatch": ("partner", {}),
+    "orderUnwatch": ("partner", {}),
+    "orderRecipientsUpdate": ("partner", {"side": "PARTNER", "emails": []}),
+    "orderMessageSend": ("partner", {"to": ["client@customer.example"], "subject": "s", "body": "b"}),
+    "orderLinkSend": ("partner", {"to": "partner_colleague@example.com"}),
+}
+"""Every mutation whose input names its order `orderId` (not `id`); test_target_id_inputs_are_all_listed checks."""
+
+_INPUT_FIELDS = """{
+  __schema { mutationType { fields { name args { name type { ofType { name inputFields { name } } } } } } }
+}"""
+
+
+async def test_target_id_inputs_are_all_listed(api: Api) -> None:
+    # given every mutation of the schema and the fields of its input
+    data = await api.client(_INPUT_FIELDS)
+    named: set[str] = set()
+    for mutation in data["__schema"]["mutationType"]["fields"]:
+        for arg in mutation["args"]:
+            fields = {f["name"] for f in (arg["type"]["ofType"] or {}).get("inputFields") or ()}
+            if arg["name"] == "input" and "id" not in fields and fields & {"orderId", "quoteId"}:
+                named.add(mutation["name"])
+    # then those naming their target orderId or quoteId are exactly the ones tested below
+    assert named == set(TARGET_ID_INPUTS)
+
+
+@pytest.mark.parametrize("mutation", sorted(TARGET_ID_INPUTS))
+async def test_not_found_names_the_input_field_that_was_given(api: Api, mutation: str) -> None:
+    # given a well-formed ID of no order
+    member, extra = TARGET_ID_INPUTS[mutation]
+    document = f"""
+    mutation($input: {mutation[0].upper()}{mutation[1:]}Input!) {{
+      {mutation}(input: $input) {{ userErrors {{ __typename field code }} }}
+    }}"""
+    missing = to_global_id("Order", uuid.uuid4())
+    # when the member runs the mutation on it
+    data = await api.client(document, {"input": {"orderId": missing, **extra}}, token=api.world[member].token)
+    # then the NotFoundError names the input field the order was given in
+    assert data[mutation]["userErrors"] == [{"__typename": "NotFoundError", "field": "orderId", "code": "NOT_FOUND"}]
+
+
 # ---- values ----------------------------------------------------------------------------------------------
 
 LONG = "x" * 201
