@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import strawberry
-from graphql import is_specified_scalar_type
+from graphql import GraphQLError, is_specified_scalar_type
 from graphql.utilities.print_schema import print_type
 from strawberry.extensions import (
     AddValidationRules,
@@ -20,12 +20,13 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from resolvers.common import CommonQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
 from resolvers.notifications import NotificationsMutation, NotificationsQuery
 from resolvers.orders import OrdersMutation, OrdersQuery, OrdersSubscription
-from schema.common import USER_ERROR_TYPES, FastPlainFieldExecutionContext, FreshOperation
+from schema.common import USER_ERROR_TYPES, FastPlainFieldExecutionContext, FreshOperation, log_errors
 from schema.identity import Organisation, User
 from schema.orders import ORDER_ERROR_TYPES, Order, Service, StreamingPublicErrors
 
@@ -45,6 +46,14 @@ class Mutation(IdentityMutation, OrdersMutation, NotificationsMutation):
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws); authenticate in connection_init.")
 class Subscription(OrdersSubscription):
     """The subscription root."""
+
+
+class Schema(strawberry.Schema):
+    """Strawberry's schema, logging errors our way: a client's mistake in one line, a bug with its traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Log each error once (Strawberry's default logs every one at ERROR, with a traceback)."""
+        log_errors(errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,7 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
     ]
     if not options.introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

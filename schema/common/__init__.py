@@ -15,6 +15,8 @@ from schema.common.errors import (
     UserError,
     VersionConflictError,
     api_field,
+    is_expected,
+    log_errors,
     user_error_for,
     user_errors,
 )
@@ -58,6 +60,8 @@ __all__ = [
     "decode_cursor",
     "decode_id",
     "encode_cursor",
+    "is_expected",
+    "log_errors",
     "parse_global_id",
     "selects",
     "to_global_id",

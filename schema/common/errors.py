@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeAlias, TypeVar
 
 import strawberry
@@ -144,8 +144,40 @@ def _document_error_code(message: str) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
+def is_expected(error: GraphQLError) -> bool:
+    """True for the client's mistakes: a document that does not parse or validate, a PublicError, a domain error."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError | DomainError)
+
+
+def _public_code(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return original.code.value
+    code = (error.extensions or {}).get("code")
+    return str(code) if code else _document_error_code(error.message)
+
+
+def log_errors(errors: Iterable[GraphQLError]) -> None:
+    """Log an operation's errors: a client's mistake as one INFO line, a bug at ERROR with its traceback.
+
+    The schema calls this once for every error, before PublicErrors masks them. A client's mistakes
+    are no news to the server (it answered them with a code), so they never bury a bug's traceback.
+    """
+    for error in errors:
+        where = ".".join(str(part) for part in error.path) if error.path else "the document"
+        if is_expected(error):
+            message = " ".join(error.message.split())  # one line, whatever the message holds
+            log.info("refused (%s) at %s: %s", _public_code(error), where, message)
+        else:
+            log.error("unexpected error at %s", where, exc_info=error.original_error)
+
+
 class PublicErrors(SchemaExtension):
-    """Adds `extensions.code` to expected errors and masks unexpected ones outside debug mode."""
+    """Adds `extensions.code` to expected errors and masks unexpected ones outside debug mode.
+
+    It logs nothing: the schema has logged every error already (log_errors, from process_errors).
+    """
 
     def __init__(self, *, debug: bool = False) -> None:
         self.debug = debug
@@ -170,7 +202,6 @@ class PublicErrors(SchemaExtension):
             if original.field:
                 error.extensions["field"] = api_field(original.field)
             return error
-        log.error("unexpected error in %s", error.path, exc_info=original)
         if self.debug:
             return error
         return GraphQLError(
