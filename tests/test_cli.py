@@ -20,6 +20,7 @@ from domain.identity.services import create_token
 from domain.orders.lifecycle import OrderStatus
 from ordergraph import cli
 from ordergraph.app import build_runtime
+from ordergraph.cli import args as cli_args
 from ordergraph.demo import DEMO_LOGINS, DEMO_PASSWORD
 
 PASSWORD = "correct horse battery"
@@ -177,7 +178,7 @@ def test_password_is_asked_twice_on_a_terminal(
         prompts.append(prompt)
         return next(answers)
 
-    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(cli_args, "_stdin_is_terminal", lambda: True)
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     args = ("create-user", "--organisation", org, "--name", "Ann")
 
@@ -195,7 +196,7 @@ def test_password_is_read_from_stdin_without_a_terminal(
     migrated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     org = str(create_org(capsys, "PARTNER", "Bluefin"))
-    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: False)
+    monkeypatch.setattr(cli_args, "_stdin_is_terminal", lambda: False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
     code, _, _ = run(capsys, "create-user", "--organisation", org, "--email", "a@b.example", "--name", "A")
     assert code == 0

@@ -1,0 +1,15 @@
+"""The demo data set: one realistic programme, built through the domain's use cases.
+
+Every order is driven by the services, each step as the user whose job it is (partner,
+vendor or provider), so its timeline, quotes, comments and outbox rows are exactly those
+the API would have written. Times come from `DemoClock`, which the loader moves forward
+through the months before the moment of loading: steps of all orders run in time order.
+`random.Random(seed)` makes every choice, so one seed always gives the same programme
+(only ids, and timestamps relative to the moment of loading, differ).
+"""
+
+from ordergraph.demo.cast import DEMO_LOGINS, DEMO_PASSWORD, PROGRAMME_NAME, DemoLogin
+from ordergraph.demo.loader import DemoSummary, load_demo
+from ordergraph.demo.steps import DemoClock
+
+__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "PROGRAMME_NAME", "DemoClock", "DemoLogin", "DemoSummary", "load_demo"]
