@@ -394,3 +394,30 @@ def test_the_served_application_freezes_its_start_up_heap_and_collects_fully_les
     served = subprocess.run([sys.executable, "-c", SERVED_GC], env=env, capture_output=True, text=True, timeout=120)
     assert served.returncode == 0, served.stderr
     assert served.stdout.split() == ["True", "10", "True"]  # frozen; CPython's 10 raised for serving
+
+
+# ---- start-up cost -------------------------------------------------------------------------------
+
+LEAN_PARSER = """
+import sys
+from ordergraph import cli
+cli.build_parser().format_help()
+heavy = ("ordergraph.app", "alembic", "strawberry", "sqlalchemy.ext.asyncio", "uvicorn", "graphql", "dramatiq")
+print(" ".join(sorted(name for name in sys.modules if name in heavy or name.startswith(tuple(h + "." for h in heavy)))))
+"""
+
+
+def test_building_the_parser_imports_neither_the_app_nor_its_frameworks() -> None:
+    # `ordergraph --help` answers without loading what only a command needs (seconds without bytecode)
+    done = subprocess.run([sys.executable, "-c", LEAN_PARSER], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [], done.stdout
+
+
+def test_help_of_every_subcommand_is_answered(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], *([name, "--help"] for name in ("serve", "worker", "db", "create-organisation"))):
+        assert cli.main(argv) == 0
+        assert "usage: ordergraph" in capsys.readouterr().out
+    for argv in (["create-user", "--help"], ["demo", "--help"], ["db", "upgrade", "--help"], ["db", "current", "-h"]):
+        assert cli.main(argv) == 0
+        assert "usage: ordergraph" in capsys.readouterr().out

@@ -4,6 +4,9 @@ Settings come from the environment (adapters.settings); `serve --host/--port` ov
 the bind address. Expected problems (bad arguments, an unusable DATABASE_URL, an unknown
 organisation, a taken email...) print one line on stderr and exit 1 (2 for usage errors),
 never a traceback.
+
+Building the parser imports only what the help needs: each command imports its machinery (the
+application, SQLAlchemy, Alembic...) when it runs, so `ordergraph --help` answers at once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable
 from adapters.settings import SETTINGS_DOC
 from domain.common import DomainError
 from domain.identity import OrgKind, Role
-from ordergraph.cli import args, commands, output
+from ordergraph.cli import args, output
 from ordergraph.cli.args import MIN_PASSWORD_LENGTH
 from ordergraph.cli.output import PROG, CliError, print_demo_summary, print_logins
 from ordergraph.demo import DEMO_PASSWORD
@@ -29,9 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         parsed = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has already printed the help, or the usage and the problem
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
-    command: Callable[[argparse.Namespace], int] = parsed.run
     try:
-        return command(parsed)
+        return _command(parsed.run)(parsed)
     except CliError as exc:
         return output.fail(str(exc))
     except DomainError as exc:
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=args.port, help="port to listen on (default: ORDERGRAPH_PORT)")
     serve.add_argument("--demo", action="store_true", help="load the demo data first if the database has none")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply database migrations at start")
-    serve.set_defaults(run=commands.serve)
+    serve.set_defaults(run="serve")
 
     worker = subcommands.add_parser(
         "worker",
@@ -72,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the jobs in this process (as `serve` does). Stops cleanly on SIGINT or SIGTERM.",
     )
     worker.add_argument("--threads", type=args.worker_threads, default=4, help="concurrent sends (default: 4)")
-    worker.set_defaults(run=commands.worker)
+    worker.set_defaults(run="worker")
 
     db = subcommands.add_parser("db", help="database migrations", description="Database migrations.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
@@ -82,9 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Migrate the database at DATABASE_URL; a SQLite file and its folder are created if missing.",
     )
     upgrade.add_argument("--revision", default="head", type=args.non_empty, help="target revision (default: head)")
-    upgrade.set_defaults(run=commands.db_upgrade)
+    upgrade.set_defaults(run="db_upgrade")
     current = db_commands.add_parser("current", help="show the database's revision", description="Show the revision.")
-    current.set_defaults(run=commands.db_current)
+    current.set_defaults(run="db_current")
 
     org = subcommands.add_parser(
         "create-organisation",
@@ -95,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--programme", required=True, type=args.name, help="programme name")
     org.add_argument("--kind", required=True, type=str.upper, choices=[k.value for k in OrgKind])
     org.add_argument("--name", required=True, type=args.name, help="organisation name")
-    org.set_defaults(run=commands.create_organisation)
+    org.set_defaults(run="create_organisation")
 
     user = subcommands.add_parser(
         "create-user",
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--name", required=True, type=args.name, help="the person's name")
     user.add_argument("--role", default=Role.MEMBER.value, type=str.upper, choices=[r.value for r in Role])
     user.add_argument("--password", help="the password (prefer the prompt: arguments show in process lists)")
-    user.set_defaults(run=commands.create_user)
+    user.set_defaults(run="create_user")
 
     demo = subcommands.add_parser(
         "demo",
@@ -120,5 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--orders", type=args.demo_orders, default=200, help="how many orders (default: 200)")
     demo.add_argument("--seed", type=int, default=7, help="random seed; the same seed, the same data (default: 7)")
-    demo.set_defaults(run=commands.demo)
+    demo.set_defaults(run="demo")
     return parser
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function of the command `name` in ordergraph.cli.commands, imported only now (it is heavy)."""
+    from ordergraph.cli import commands
+
+    command: Callable[[argparse.Namespace], int] = getattr(commands, name)
+    return command

@@ -11,7 +11,6 @@ from sqlalchemy.engine import URL
 from adapters import migrations as migrate
 from adapters.settings import Settings
 from domain.identity import OrgKind, Role
-from ordergraph.app import GRAPHQL_PATH, build_runtime
 from ordergraph.cli import database, output
 from ordergraph.cli.output import CliError, print_demo_summary, print_logins
 from ordergraph.demo import DEMO_LOGINS, DEMO_PASSWORD
@@ -93,6 +92,8 @@ def serve(args: argparse.Namespace) -> int:
     """`serve`: migrate (unless --no-migrate), load the demo if asked, and serve the API with uvicorn."""
     import uvicorn  # only this command needs the server
 
+    from ordergraph.app import GRAPHQL_PATH
+
     settings, url = database.settings_and_url()
     with database.database_errors(url):
         if not args.no_migrate:
@@ -131,6 +132,8 @@ def worker(args: argparse.Namespace) -> int:
 async def _run_worker(settings: Settings, threads: int) -> None:
     """Run the worker and the relay until SIGINT or SIGTERM."""
     import signal
+
+    from ordergraph.app import build_runtime
 
     runtime = build_runtime(settings)
     notifier = runtime.notifier

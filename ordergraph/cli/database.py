@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from uuid import UUID, uuid4
 
 from alembic.script import ScriptDirectory
@@ -21,10 +21,12 @@ from adapters.identity import identity_tables
 from adapters.settings import Settings, get_settings
 from domain.common import Duplicate
 from domain.identity import Organisation, OrgKind, Programme, Role, User
-from ordergraph.app import build_runtime
 from ordergraph.cli import args, output
 from ordergraph.cli.output import PROG, CliError
-from ordergraph.demo import DemoSummary, load_demo
+
+if TYPE_CHECKING:
+    from ordergraph.app import Runtime
+    from ordergraph.demo import DemoSummary
 
 SUPPORTED_DRIVERS: Final = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 URL_EXAMPLES: Final = "sqlite+aiosqlite:///./var/ordergraph.db or postgresql+asyncpg://user@host/db"
@@ -40,6 +42,13 @@ async def _engine_of(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+def _runtime(settings: Settings) -> Runtime:
+    """The application's ports (imported only now: the commands that just migrate need no GraphQL)."""
+    from ordergraph.app import build_runtime
+
+    return build_runtime(settings)
+
+
 async def count_programmes(settings: Settings) -> int:
     """How many programmes the database has."""
     async with _engine_of(settings) as engine, engine.connect() as conn:
@@ -48,7 +57,7 @@ async def count_programmes(settings: Settings) -> int:
 
 async def has_user(settings: Settings, email: str) -> bool:
     """True when a user has this email."""
-    runtime = build_runtime(settings)
+    runtime = _runtime(settings)
     try:
         async with runtime.ports.uow() as uow:
             return await uow.directory.user_by_email(email) is not None
@@ -60,7 +69,7 @@ async def add_organisation(
     settings: Settings, programme_name: str, kind: OrgKind, name: str
 ) -> tuple[Organisation, Programme, bool]:
     """Add the organisation, and its programme when no programme has that name."""
-    runtime = build_runtime(settings)
+    runtime = _runtime(settings)
     try:
         async with runtime.engine.connect() as conn:
             # The directory port finds programmes by id only; the name is the CLI's handle on them.
@@ -108,7 +117,7 @@ async def add_user(
     settings: Settings, organisation_id: UUID, email: str, name: str, role: Role, password: str | None
 ) -> tuple[User, Organisation]:
     """Add a user; the organisation and the email are checked before the password is asked for."""
-    runtime = build_runtime(settings)
+    runtime = _runtime(settings)
     try:
         async with runtime.ports.uow() as uow:
             org = await uow.directory.organisation(organisation_id)
@@ -133,8 +142,10 @@ async def add_user(
 
 async def load_demo_into(settings: Settings, orders: int = 200, seed: int = 7) -> DemoSummary:
     """Load the demo programme into the database of `settings`."""
-    runtime = build_runtime(settings)
+    runtime = _runtime(settings)
     try:
+        from ordergraph.demo import load_demo
+
         return await load_demo(runtime.ports, orders=orders, seed=seed)
     finally:
         await runtime.engine.dispose()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
-from ordergraph.demo import DemoLogin, DemoSummary
+if TYPE_CHECKING:
+    from ordergraph.demo import DemoLogin, DemoSummary
 
 PROG: Final = "ordergraph"
 

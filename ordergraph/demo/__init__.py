@@ -8,8 +8,29 @@ through the months before the moment of loading: steps of all orders run in time
 (only ids, and timestamps relative to the moment of loading, differ).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ordergraph.demo.cast import DEMO_LOGINS, DEMO_PASSWORD, PROGRAMME_NAME, DemoLogin
-from ordergraph.demo.loader import DemoSummary, load_demo
-from ordergraph.demo.steps import DemoClock
+
+if TYPE_CHECKING:
+    from ordergraph.demo.loader import DemoSummary, load_demo
+    from ordergraph.demo.steps import DemoClock
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "PROGRAMME_NAME", "DemoClock", "DemoLogin", "DemoSummary", "load_demo"]
+
+# The loader brings in the domain's services; the cast alone is what `ordergraph --help` needs.
+_LAZY = {
+    "DemoSummary": "ordergraph.demo.loader",
+    "load_demo": "ordergraph.demo.loader",
+    "DemoClock": "ordergraph.demo.steps",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The loader's names, imported on first use."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

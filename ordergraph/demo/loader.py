@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
 from domain.identity import Organisation, OrgKind, Programme, User
@@ -15,7 +16,9 @@ from ordergraph.demo.cast import APPROVAL_THRESHOLD, DEMO_LOGINS, DEMO_PASSWORD,
 from ordergraph.demo.plan import Planner
 from ordergraph.demo.script import HISTORY_DAYS
 from ordergraph.demo.steps import Action, Cast, DemoClock, Org, Person, Plan, Steps
-from schema.common import AppPorts
+
+if TYPE_CHECKING:  # the demo needs no GraphQL at run time; `ordergraph --help` imports this package
+    from schema.common import AppPorts
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.identity import Actor, Organisation, User
@@ -39,7 +39,9 @@ from domain.orders import (
     submit_quote,
     update_order,
 )
-from schema.common import AppPorts
+
+if TYPE_CHECKING:  # the demo needs no GraphQL at run time; `ordergraph --help` imports this package
+    from schema.common import AppPorts
 
 Action = Callable[[], Awaitable[None]]
 
