@@ -37,6 +37,11 @@ class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @classmethod
+    def in_files_dir(cls, files_dir: Path) -> LocalBlobStore:
+        """The application's store: the blobs folder of ORDERGRAPH_FILES_DIR."""
+        return cls(files_dir / "blobs")
+
     def path_for(self, digest: str) -> Path:
         """Where the blob with this digest lives (raises ValueError for a malformed digest)."""
         _check_digest(digest)

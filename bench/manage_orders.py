@@ -33,15 +33,19 @@ QUERY = MANAGE_ORDERS
 
 async def prepare(database_url: str, files: Path, orders: int) -> str:
     """Migrate, load the demo data and return a vendor token (the vendor sees every order)."""
+    from adapters.db import create_bulk_engine, session_factory
     from adapters.migrations import upgrade_async
     from adapters.settings import Settings
+    from adapters.uow import SqlHistory
     from domain.identity.services import create_token
     from ordergraph.app import build_runtime
     from ordergraph.demo import DEMO_PASSWORD, load_demo
 
     await upgrade_async(database_url)
     runtime = build_runtime(Settings.from_env({"DATABASE_URL": database_url, "ORDERGRAPH_FILES_DIR": str(files)}))
-    summary = await load_demo(runtime.ports, orders=orders)
+    bulk = create_bulk_engine(database_url)
+    summary = await load_demo(runtime.ports, SqlHistory(session_factory(bulk), runtime.ports.clock), orders=orders)
+    await bulk.dispose()
     vendor = next(login for login in summary.logins if login.kind.value == "VENDOR")
     secret, _, _ = await create_token(runtime.ports, vendor.email, DEMO_PASSWORD)
     await runtime.engine.dispose()

@@ -112,7 +112,7 @@ def build_runtime(settings: Settings) -> Runtime:
     bus = BroadcastEventBus(settings.broadcast_url, queue_size=settings.subscriber_queue)
     hints = HintPublisher(bus)
     link_key = functools.cache(lambda: signing_key(settings.secret_key, settings.files_dir.parent / "secret_key"))
-    clock, blobs = SystemClock(), LocalBlobStore(settings.files_dir / "blobs")
+    clock, blobs = SystemClock(), LocalBlobStore.in_files_dir(settings.files_dir)
     notifier = Notifier(notifier_config(settings, link_key), engine, blobs, clock)
 
     async def after_commit(committed: Sequence[tuple[OrderEvent, Order]]) -> None:

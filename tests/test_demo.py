@@ -13,17 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.db import create_engine, session_factory
 from adapters.files import ContentTypeSniffer, LocalBlobStore
 from adapters.identity import tables as identity_tables
+from adapters.notifications import notification_tables
 from adapters.orders import tables as order_tables
 from adapters.orders.queries import SqlOrderQueries
 from adapters.security import Argon2PasswordHasher
 from adapters.tables import metadata
-from adapters.uow import sql_uow_factory
+from adapters.uow import SqlHistory, sql_uow_factory
 from domain.common.ports import Ports
-from domain.identity.model import Actor, OrgKind
-from domain.identity.services import create_token
-from domain.orders.lifecycle import OrderStatus
+from domain.identity import Actor, OrgKind, create_token
+from domain.orders import CommentVisibility, CreateComment, OrderStatus, create_comment
 from domain.orders.queries import OrderFilter, viewer_for
 from ordergraph.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoSummary, load_demo
+from workers.relay import Relay
 
 NOW = datetime(2025, 6, 30, 16, 45, tzinfo=UTC)
 
@@ -31,6 +32,10 @@ NOW = datetime(2025, 6, 30, 16, 45, tzinfo=UTC)
 class FixedClock:
     def now(self) -> datetime:
         return NOW
+
+
+def history_for(engine: AsyncEngine) -> SqlHistory:
+    return SqlHistory(session_factory(engine), FixedClock())
 
 
 def ports_for(engine: AsyncEngine, files: Path) -> Ports:
@@ -48,7 +53,7 @@ async def test_demo_covers_every_status_with_real_history(engine: AsyncEngine, t
     ports = ports_for(engine, tmp_path / "blobs")
 
     # when the demo loads 40 orders
-    summary = await load_demo(ports, orders=40, seed=7)
+    summary = await load_demo(ports, history_for(engine), orders=40, seed=7)
 
     # then every status occurs, in the summary and in the database
     assert summary.orders == 40
@@ -133,7 +138,7 @@ async def load_into_new_sqlite(path: Path, *, orders: int, seed: int) -> tuple[D
     try:
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
-        summary = await load_demo(ports_for(engine, path / "blobs"), orders=orders, seed=seed)
+        summary = await load_demo(ports_for(engine, path / "blobs"), history_for(engine), orders=orders, seed=seed)
         o = order_tables.orders
         async with engine.connect() as conn:
             rows = (
@@ -162,7 +167,7 @@ async def test_same_seed_same_programme_and_twelve_orders_cover_every_status(tmp
 
 
 async def test_no_orders_still_creates_the_cast(engine: AsyncEngine, tmp_path: Path) -> None:
-    summary = await load_demo(ports_for(engine, tmp_path), orders=0)
+    summary = await load_demo(ports_for(engine, tmp_path), history_for(engine), orders=0)
     assert summary.orders == 0
     assert len(summary.logins) == len(DEMO_LOGINS) >= 15
     assert {login.kind for login in summary.logins} == set(OrgKind)
@@ -170,4 +175,57 @@ async def test_no_orders_still_creates_the_cast(engine: AsyncEngine, tmp_path: P
 
 async def test_negative_order_count_is_refused(engine: AsyncEngine, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="negative"):
-        await load_demo(ports_for(engine, tmp_path), orders=-1)
+        await load_demo(ports_for(engine, tmp_path), history_for(engine), orders=-1)
+
+
+async def pending_outbox(engine: AsyncEngine) -> int:
+    o = order_tables.outbox
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).where(o.c.published_at.is_(None)))).scalar_one())
+
+
+async def deliveries(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(
+            (await conn.execute(select(func.count()).select_from(notification_tables.notifications))).scalar_one()
+        )
+
+
+async def a_partner_of(ports: Ports, engine: AsyncEngine, status: OrderStatus) -> tuple[Actor, object]:
+    """An order at `status` and a user of its partner, as an actor."""
+    o, u = order_tables.orders, identity_tables.users
+    async with engine.connect() as conn:
+        order_id, partner_id = (
+            await conn.execute(select(o.c.id, o.c.partner_id).where(o.c.status == status.value).limit(1))
+        ).one()
+        user_id = (await conn.execute(select(u.c.id).where(u.c.organisation_id == partner_id).limit(1))).scalar_one()
+    async with ports.uow() as uow:
+        user, org = await uow.directory.user(user_id), await uow.directory.organisation(partner_id)
+    assert user is not None and org is not None
+    return Actor(user.id, org.id, org.kind, user.role, org.programme_id), order_id
+
+
+async def test_the_history_is_never_notified_and_what_follows_is(engine: AsyncEngine, tmp_path: Path) -> None:
+    # given the demo loaded into an empty database
+    ports = ports_for(engine, tmp_path / "blobs")
+    await load_demo(ports, history_for(engine), orders=24, seed=7)
+    # then its history is in the outbox, every row already published, and no delivery was planned
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(order_tables.outbox))).scalar_one() > 100
+    assert await pending_outbox(engine) == 0
+    assert await deliveries(engine) == 0
+    # and the relay finds nothing to send
+    enqueued: list[object] = []
+    relay = Relay(engine, enqueued.extend, FixedClock())
+    assert await relay.drain() == 0
+    assert await relay.sweep(all_idle=True) == 0
+    assert enqueued == [] and await deliveries(engine) == 0
+
+    # when a partner comments on one of its orders in progress after the load
+    actor, order_id = await a_partner_of(ports, engine, OrderStatus.IN_PROGRESS)
+    await create_comment(ports, actor, CreateComment(order_id, "Any news?", CommentVisibility.SHARED))  # type: ignore[arg-type]
+    # then that change is notified as usual: its outbox row is relayed into deliveries
+    assert await pending_outbox(engine) == 1
+    assert await relay.drain() == 1
+    assert await deliveries(engine) >= 1
+    assert len(enqueued) == await deliveries(engine)

@@ -5,7 +5,14 @@ nothing here knows any context's tables.
 """
 
 from adapters.db.columns import Money, UtcDateTime, id_column, metadata
-from adapters.db.engine import SQLITE_BEGIN, begin_write, create_engine, for_writing, session_factory
+from adapters.db.engine import (
+    SQLITE_BEGIN,
+    begin_write,
+    create_bulk_engine,
+    create_engine,
+    for_writing,
+    session_factory,
+)
 from adapters.db.lists import (
     MAX_INT4,
     Listing,
@@ -33,6 +40,7 @@ __all__ = [
     "contains",
     "contains_pattern",
     "count_by",
+    "create_bulk_engine",
     "create_engine",
     "fetch_page",
     "for_writing",

@@ -16,10 +16,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters import migrations as migrate
-from adapters.db import create_engine
+from adapters.db import create_bulk_engine, create_engine, session_factory
 from adapters.identity import identity_tables
 from adapters.settings import Settings, get_settings
-from domain.common import Duplicate
+from adapters.uow import SqlHistory, sql_uow_factory
+from domain.common import Duplicate, Ports
 from domain.identity import Organisation, OrgKind, Programme, Role, User
 from ordergraph.cli import args, output
 from ordergraph.cli.output import PROG, CliError
@@ -27,6 +28,7 @@ from ordergraph.cli.output import PROG, CliError
 if TYPE_CHECKING:
     from ordergraph.app import Runtime
     from ordergraph.demo import DemoSummary
+    from schema.common import AppPorts
 
 SUPPORTED_DRIVERS: Final = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 URL_EXAMPLES: Final = "sqlite+aiosqlite:///./var/ordergraph.db or postgresql+asyncpg://user@host/db"
@@ -141,14 +143,29 @@ async def add_user(
 
 
 async def load_demo_into(settings: Settings, orders: int = 200, seed: int = 7) -> DemoSummary:
-    """Load the demo programme into the database of `settings`."""
-    runtime = _runtime(settings)
-    try:
-        from ordergraph.demo import load_demo
+    """Load the demo programme into the database of `settings`, in one transaction, its past never notified.
 
-        return await load_demo(runtime.ports, orders=orders, seed=seed)
+    It needs no GraphQL (nor the application's notifier): the ports the services use, and an
+    engine of its own made for bulk writing, since nothing else runs meanwhile.
+    """
+    from adapters.files import ContentTypeSniffer, LocalBlobStore
+    from adapters.security import Argon2PasswordHasher, SystemClock
+    from ordergraph.demo import load_demo
+
+    bulk = create_bulk_engine(settings.database_url)
+    clock = SystemClock()
+    history = SqlHistory(session_factory(bulk), clock)
+    ports: AppPorts = Ports(
+        uow=sql_uow_factory(session_factory(bulk)),  # unused: the demo writes through `history`
+        clock=clock,
+        passwords=Argon2PasswordHasher(),
+        blobs=LocalBlobStore.in_files_dir(settings.files_dir),
+        sniffer=ContentTypeSniffer(),
+    )
+    try:
+        return await load_demo(ports, history, orders=orders, seed=seed)
     finally:
-        await runtime.engine.dispose()
+        await bulk.dispose()
 
 
 def require_migrated(settings: Settings, url: URL) -> None:

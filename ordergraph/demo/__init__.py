@@ -16,15 +16,25 @@ from typing import TYPE_CHECKING, Any
 from ordergraph.demo.cast import DEMO_LOGINS, DEMO_PASSWORD, PROGRAMME_NAME, DemoLogin
 
 if TYPE_CHECKING:
-    from ordergraph.demo.loader import DemoSummary, load_demo
+    from ordergraph.demo.loader import DemoSummary, History, load_demo
     from ordergraph.demo.steps import DemoClock
 
-__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "PROGRAMME_NAME", "DemoClock", "DemoLogin", "DemoSummary", "load_demo"]
+__all__ = [
+    "DEMO_LOGINS",
+    "DEMO_PASSWORD",
+    "PROGRAMME_NAME",
+    "DemoClock",
+    "DemoLogin",
+    "DemoSummary",
+    "History",
+    "load_demo",
+]
 
 # The loader brings in the domain's services; the cast alone is what `ordergraph --help` needs.
 _LAZY = {
     "DemoSummary": "ordergraph.demo.loader",
     "load_demo": "ordergraph.demo.loader",
+    "History": "ordergraph.demo.loader",
     "DemoClock": "ordergraph.demo.steps",
 }
 

@@ -1,13 +1,20 @@
-"""Loading the demo: the directory first, then every order's plan, then all the steps in time order."""
+"""Loading the demo: the directory first, then every order's plan, then all the steps in time order.
+
+All of it is written through a `History` (adapters.uow.SqlHistory): one transaction for the whole
+past, each service call in a savepoint of it, and the outbox rows of the past marked published
+when it commits, so that loading the demo sends no email; what happens after it is notified.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID, uuid4
 
 from domain.identity import Organisation, OrgKind, Programme, User
@@ -18,7 +25,15 @@ from ordergraph.demo.script import HISTORY_DAYS
 from ordergraph.demo.steps import Action, Cast, DemoClock, Org, Person, Plan, Steps
 
 if TYPE_CHECKING:  # the demo needs no GraphQL at run time; `ordergraph --help` imports this package
-    from schema.common import AppPorts
+    from schema.common import AppPorts, AppUnitOfWork
+
+
+class History(Protocol):
+    """Where the demo's past is written: units of work in one transaction, never notified (adapters.uow.SqlHistory)."""
+
+    def __call__(self) -> AbstractAsyncContextManager[Callable[[], AppUnitOfWork]]:
+        """A factory of units of work, for the duration of the block; the past commits when it ends."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,28 +60,31 @@ class _Step:
     run: Action = field(compare=False)
 
 
-async def load_demo(ports: AppPorts, *, orders: int = 200, seed: int = 7) -> DemoSummary:
+async def load_demo(ports: AppPorts, history: History, *, orders: int = 200, seed: int = 7) -> DemoSummary:
     """Create the demo programme with `orders` orders (every status once when at least 12), through the services.
 
-    The orders' history spans the months before `ports.clock.now()`. Every demo user's
-    password is DEMO_PASSWORD, hashed once with `ports.passwords`. Raises Duplicate when
-    the demo users already exist.
+    The orders' history spans the months before `ports.clock.now()` and is written in
+    `history`'s units of work (not `ports.uow`'s): all of it or, on an error, none of it, and
+    no notification for any of it. Every demo user's password is DEMO_PASSWORD, hashed once
+    with `ports.passwords`. Raises Duplicate when the demo users already exist.
     """
     if orders < 0:
         raise ValueError("orders cannot be negative")
     end = ports.clock.now().replace(second=0, microsecond=0)
     clock = DemoClock(end)
-    ports = dataclasses.replace(ports, clock=clock)
-    clock.set(end - timedelta(days=HISTORY_DAYS + 1))
-    programme, cast = await _create_directory(ports, ports.passwords.hash(DEMO_PASSWORD))
-    steps = Steps(ports, clock)
-    planner = Planner(cast, steps, random.Random(seed))  # noqa: S311 - not for secrets
-
-    plans = [planner.plan(index, target, kind, end) for index, (target, kind) in enumerate(planner.targets(orders))]
-    for step in _in_time_order(plans):
-        clock.set(step.when)
-        await step.run()
-    return _summary(programme, plans, steps)
+    password_hash = ports.passwords.hash(DEMO_PASSWORD)
+    async with history() as units_of_work:
+        ports = dataclasses.replace(ports, clock=clock, uow=units_of_work)
+        clock.set(end - timedelta(days=HISTORY_DAYS + 1))
+        programme, cast = await _create_directory(ports, password_hash)
+        steps = Steps(ports, clock)
+        planner = Planner(cast, steps, random.Random(seed))  # noqa: S311 - not for secrets
+        targets = enumerate(planner.targets(orders))
+        plans = [planner.plan(index, target, kind, end) for index, (target, kind) in targets]
+        for step in _in_time_order(plans):
+            clock.set(step.when)
+            await step.run()
+        return _summary(programme, plans, steps)
 
 
 async def _create_directory(ports: AppPorts, password_hash: str) -> tuple[Programme, Cast]:

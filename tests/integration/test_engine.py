@@ -72,3 +72,34 @@ async def test_a_connection_handed_back_a_moment_ago_is_not_pinged(
         assert len(pings) == 1  # once it has rested long enough, it is
     finally:
         await engine.dispose()
+
+
+# ---- the bulk engine: SQLite on the loop's thread -------------------------------------------------
+
+
+async def test_the_bulk_engine_runs_sqlite_on_the_loops_thread_with_the_usual_pragmas(tmp_path: Any) -> None:
+    import threading
+
+    # given the bulk engine on a SQLite file, and a function that says which thread SQLite calls it on
+    from adapters.db import create_bulk_engine
+
+    engine = create_bulk_engine(f"sqlite+aiosqlite:///{tmp_path / 'bulk.db'}")
+    threads: list[int] = []
+
+    def thread_of_call() -> int:
+        threads.append(threading.get_ident())
+        return 1
+
+    try:
+        async with engine.begin() as conn:
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.create_function("thread_of_call", 0, thread_of_call)  # type: ignore[union-attr]
+            # when it runs statements
+            assert (await conn.execute(text("SELECT thread_of_call()"))).scalar_one() == 1
+            journal = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+            foreign_keys = (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one()
+    finally:
+        await engine.dispose()
+    # then SQLite ran them on this thread (no hop to aiosqlite's worker and back), set up as usual
+    assert threads == [threading.get_ident()]
+    assert (journal, foreign_keys) == ("wal", 1)

@@ -17,7 +17,7 @@ from adapters.db import for_writing, session_factory
 from adapters.identity import tables as identity_tables
 from adapters.orders import mapping as order_mapping
 from adapters.orders import tables as order_tables
-from adapters.uow import SqlUnitOfWork, sql_uow_factory
+from adapters.uow import SqlHistory, SqlUnitOfWork, sql_uow_factory
 from domain.common.errors import VersionConflict
 from domain.identity.model import Actor, Organisation, OrgKind, Programme, Role, User
 from domain.orders.comments import CommentVisibility, new_comment
@@ -354,3 +354,71 @@ async def test_sqlite_transactions_begin_as_the_design_says(
     assert creating == ["BEGIN IMMEDIATE"]
     assert renaming == ["BEGIN", "COMMIT", "BEGIN IMMEDIATE"]
     assert reading == ["BEGIN"]
+
+
+# ---- SqlHistory: the past in one transaction, never notified --------------------------------------
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return NOW + timedelta(days=1)
+
+
+async def test_a_history_is_one_transaction_whose_outbox_rows_are_already_published(
+    sessions: async_sessionmaker[AsyncSession], actors: dict[str, Actor]
+) -> None:
+    # given a history in which two orders are created and one submitted, each in a unit of work
+    partner = actors["partner"]
+    async with SqlHistory(sessions, FixedClock())() as units_of_work:
+        ids = []
+        for name in ("First", "Second"):
+            async with units_of_work() as uow:
+                order = new_order(
+                    actor=partner,
+                    now=NOW,
+                    number=await uow.orders.next_number(partner.programme_id),
+                    kind=OrderKind.QUOTED,
+                    name=name,
+                )
+                await uow.orders.add(order)
+                await uow.commit()
+            ids.append(order.id)
+        async with units_of_work() as uow:
+            loaded = await uow.orders.get(ids[0])
+            assert loaded is not None
+            loaded.submit(partner, NOW + timedelta(hours=1))
+            await uow.orders.save(loaded)
+            await uow.commit()
+        # (nothing is visible outside the history before its end)
+        assert await rows(sessions, order_tables.orders) == []
+    # then everything is there, numbered as usual, and every outbox row was published at the end
+    timeline = await rows(sessions, order_tables.order_activity)
+    assert sorted((row.order_id == ids[0], row.seq) for row in timeline) == [(False, 0), (True, 0), (True, 1)]
+    outbox = await rows(sessions, order_tables.outbox)
+    assert len(outbox) == 3 and {row.published_at for row in outbox} == {NOW + timedelta(days=1)}
+
+
+async def test_a_history_keeps_nothing_when_a_unit_of_work_fails_or_wrote_without_committing(
+    sessions: async_sessionmaker[AsyncSession], actors: dict[str, Actor]
+) -> None:
+    partner = actors["partner"]
+
+    async def write_one(units_of_work: Any, *, commit: bool) -> None:
+        async with units_of_work() as uow:
+            number = await uow.orders.next_number(partner.programme_id)
+            await uow.orders.add(new_order(actor=partner, now=NOW, number=number, kind=OrderKind.QUOTED, name="X"))
+            if commit:
+                await uow.commit()
+
+    # when a unit of work writes and leaves without committing, then the history refuses to commit
+    with pytest.raises(RuntimeError, match="did not commit"):
+        async with SqlHistory(sessions, FixedClock())() as units_of_work:
+            await write_one(units_of_work, commit=True)
+            await write_one(units_of_work, commit=False)
+    # and when the block fails, then it rolls back too
+    with pytest.raises(ValueError, match="boom"):
+        async with SqlHistory(sessions, FixedClock())() as units_of_work:
+            await write_one(units_of_work, commit=True)
+            raise ValueError("boom")
+    assert await rows(sessions, order_tables.orders) == []
+    assert await rows(sessions, order_tables.outbox) == []
