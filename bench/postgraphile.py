@@ -34,10 +34,11 @@ What it does, in order:
 
 Printed per round and server: requests/s, p50 and p99 latency, the server's CPU per request, the
 og_bench PostgreSQL backends' CPU per request, the client's own CPU per request, and how busy the
-rest of the machine was; then a summary (mean requests/s, p50/p99 over all rounds) and the ratios
-ordergraph/PostGraphile. Before the rounds it prints the client's ceiling: the same client
-against a canned-response server on CPU 0 (the ordergraph page's bytes, no work) and against
-ordergraph's /healthz.
+rest of the machine was; then a summary (requests/s, p50/p99 over all rounds), the ratios
+ordergraph/PostGraphile of throughput and p99, and the ratio of CPU per request (server plus its
+PostgreSQL backends), which a busy machine moves less than requests/s. Before the rounds it
+prints the client's ceiling: the same client against a canned-response server on CPU 0 (the
+ordergraph page's bytes, no work) and against ordergraph's /healthz.
 """
 
 from __future__ import annotations
@@ -391,10 +392,11 @@ def graphql(port: int, document: str, variables: dict[str, Any], token: str | No
 def idle_shares(pids: dict[str, int]) -> dict[str, float]:
     """Each server's CPU share over IDLE_WINDOW, and the rest of the machine's ("others", of a core)."""
     before = {name: cpu_ns(pid) for name, pid in pids.items()}
-    machine, client = machine_busy_ns(), time.process_time_ns()
+    machine, client, started = machine_busy_ns(), time.process_time_ns(), time.perf_counter()
     time.sleep(IDLE_WINDOW)
-    shares = {name: (cpu_ns(pid) - before[name]) / 1e9 / IDLE_WINDOW for name, pid in pids.items()}
-    rest = (machine_busy_ns() - machine - (time.process_time_ns() - client)) / 1e9 / IDLE_WINDOW
+    window = time.perf_counter() - started  # a busy machine oversleeps
+    shares = {name: (cpu_ns(pid) - before[name]) / 1e9 / window for name, pid in pids.items()}
+    rest = (machine_busy_ns() - machine - (time.process_time_ns() - client)) / 1e9 / window
     return shares | {"others": max(0.0, rest - sum(shares.values()))}
 
 
@@ -519,9 +521,11 @@ def accounting(server_pid: int, backends: Callable[[], set[int]]) -> Iterator[di
         got["others"] = max(0.0, (machine1 - machine0 - (server1 - server0) - (client1 - client0) - pg) / 1e9)
 
 
-def drive(target: Target, warm_up: int, requests: int | None, seconds: float) -> tuple[list[float], float]:
-    """Warm up, then time `requests` requests (or `seconds` of them): latencies (ms) and the elapsed time."""
+def drive(target: Target, warm_up: int, requests: int | None, seconds: float) -> tuple[list[float], float, float]:
+    """Warm up, then time `requests` requests (or `seconds` of them): latencies (ms), the timed and the
+    whole elapsed time (s)."""
     client = Client(target.port, target.path, target.body, target.headers)
+    begun = time.perf_counter()
     try:
         for _ in range(warm_up):
             status, body = client.call()
@@ -537,7 +541,7 @@ def drive(target: Target, warm_up: int, requests: int | None, seconds: float) ->
             latencies.append((clock() - sent) * 1000)
             if status != 200 or b'"errors"' in body:
                 raise SystemExit(f"{target.name} answered {status}: {body[:300]!r}")
-        return latencies, clock() - started
+        return latencies, clock() - started, clock() - begun
     finally:
         client.close()
 
@@ -550,9 +554,9 @@ def measure(
     idle: dict[str, float] | None = None,
 ) -> Measurement:
     with accounting(pid, backends) as cpu:
-        latencies, elapsed = drive(target, args.warm_up, args.requests, args.seconds)
-    # the warm-up is inside the accounting: charge CPU by the share of the requests that were timed
-    share = len(latencies) / (len(latencies) + args.warm_up)
+        latencies, elapsed, whole = drive(target, args.warm_up, args.requests, args.seconds)
+    # the warm-up is inside the accounting: charge the timed part its share of the time
+    share = elapsed / whole
     return Measurement(
         target.name,
         latencies,
@@ -619,6 +623,12 @@ def summary(results: dict[str, list[Measurement]]) -> None:
     print(
         f"ordergraph/PostGraphile: throughput {throughput:.2f}x (rounds {min(per_round):.2f}-{max(per_round):.2f}), "
         f"p99 {p99:.2f}x (bar: >= 0.8x throughput, p99 <= 2x)"
+    )
+    cost = {name: m.per_request_ms(m.server_cpu + m.postgres_cpu) for name, m in merged.items()}
+    print(
+        f"CPU per request, server and its PostgreSQL backends: ordergraph {cost['ordergraph']:.2f} ms, PostGraphile "
+        f"{cost['PostGraphile']:.2f} ms: ratio {cost['PostGraphile'] / cost['ordergraph']:.2f}x (what one core "
+        "could serve of each; it moves less than requests/s when the machine is busy)"
     )
     busy = max(m.others_cpu / m.elapsed for m in merged.values())
     if busy > BUSY:
