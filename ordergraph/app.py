@@ -29,7 +29,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from adapters.db import create_engine, session_factory
+from adapters.db import create_engine, for_reading, session_factory
 from adapters.email import Links
 from adapters.eventbus import BroadcastEventBus
 from adapters.files import ContentTypeSniffer, LocalBlobStore
@@ -136,7 +136,7 @@ def build_runtime(settings: Settings) -> Runtime:
             max_tokens=settings.max_tokens,
         )
     )
-    return Runtime(settings, engine, ports, SqlQueries(engine), schema, bus, hints, notifier=notifier)
+    return Runtime(settings, engine, ports, SqlQueries(for_reading(engine)), schema, bus, hints, notifier=notifier)
 
 
 def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> NotifierConfig:

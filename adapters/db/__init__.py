@@ -10,6 +10,7 @@ from adapters.db.engine import (
     begin_write,
     create_bulk_engine,
     create_engine,
+    for_reading,
     for_writing,
     session_factory,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "create_bulk_engine",
     "create_engine",
     "fetch_page",
+    "for_reading",
     "for_writing",
     "id_column",
     "metadata",

@@ -146,6 +146,18 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def for_reading(engine: AsyncEngine) -> AsyncEngine:
+    """The engine the read side uses: on PostgreSQL its statements run in autocommit, without BEGIN/ROLLBACK.
+
+    Each read of the API is one statement (a page and its relations, one batch of a loader), so a
+    transaction around it bought nothing but two round trips per checkout; the rare second statement
+    of a read (a comment's files, an empty page's totals) sees its own snapshot. SQLite is unchanged.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 def for_writing(engine: AsyncEngine) -> AsyncEngine:
     """The same engine (and pool), whose SQLite transactions take the write lock at BEGIN."""
     return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
