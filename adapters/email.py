@@ -226,7 +226,8 @@ def email_context(facts: EmailFacts, links: Links) -> dict[str, Any]:
             "number": order.number,
             "name": order.name,
             "campaign_name": order.campaign_name,
-            "status": _label(order.status.value),
+            # As the event left it: an email sent later must not tell of a status its event did not set.
+            "status": _label(str(after.get("status") or order.status.value)),
             "kind": _label(order.kind.value),
             "partner": facts.partner_name,
             "provider": facts.provider_name,

@@ -19,7 +19,7 @@ from domain.notifications import (
     Person,
     RecipientSide,
 )
-from domain.orders import Order, OrderEvent
+from domain.orders import Order, OrderEvent, OrderKind
 
 
 async def has_unpublished(conn: AsyncConnection) -> bool:
@@ -69,7 +69,10 @@ async def load_order(conn: AsyncConnection, order_id: UUID) -> Order | None:
 
 
 async def load_circle(conn: AsyncConnection, order: Order) -> Circle:
-    """The users around an order (its partner's, providers', the vendor's, its watchers) and its lists."""
+    """The users around an order (its partner's, providers', the vendor's, its watchers) and its lists.
+
+    The providers are the order's and its quoting ones; for an open quote request, every provider of the programme.
+    """
     u, o, w, r = (
         identity_tables.users,
         identity_tables.organisations,
@@ -80,10 +83,11 @@ async def load_circle(conn: AsyncConnection, order: Order) -> Circle:
     if order.provider_id is not None:
         org_ids.add(order.provider_id)
     watcher_ids = set((await conn.execute(select(w.c.user_id).where(w.c.order_id == order.id))).scalars())
-    conditions = [
-        o.c.id.in_(sorted(org_ids)),
-        and_(o.c.programme_id == order.programme_id, o.c.kind == OrgKind.VENDOR.value),
-    ]
+    # An open quote request asks every provider of the programme; otherwise only its vendor is added.
+    kinds = [OrgKind.VENDOR.value]
+    if order.kind is OrderKind.QUOTED and order.provider_id is None:
+        kinds.append(OrgKind.PROVIDER.value)
+    conditions = [o.c.id.in_(sorted(org_ids)), and_(o.c.programme_id == order.programme_id, o.c.kind.in_(kinds))]
     if watcher_ids:
         conditions.append(u.c.id.in_(sorted(watcher_ids)))
     rows = await conn.execute(

@@ -27,16 +27,10 @@ from domain.orders import (
     OrderStatus,
 )
 
-"""Most addresses in one recipient list or one follow-up's `to`."""
-
-
 E = TypeVar("E", bound=Enum)
 
 
 _DELIVERY_NAMESPACE: Final = UUID("5b0d52a6-3a4e-4f43-9e5c-2f8f7f3c9a11")
-
-
-"""The field name a recipient list's changes are recorded under (a FIELDS_UPDATED event)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +204,15 @@ class _Plan:
             for email in self.circle.recipients.get(RecipientSide.PROVIDER, ()):
                 self.address(email, template, row_audience(provider_id, OrgKind.PROVIDER))
 
+    def providers_invited(self, template: Template) -> None:
+        """The provider(s) a quote request asks: the one it names, else every provider of the programme."""
+        if self.order.provider_id is not None:
+            self.provider_side(template)
+            return
+        providers = {p.organisation_id for p in self.circle.people.values() if p.kind is OrgKind.PROVIDER}
+        for provider_id in sorted(providers):
+            self.provider_side(template, provider_id)
+
     def vendor_admins(self, template: Template) -> None:
         """The vendor's admins (who approve orders)."""
         vendors = {p.organisation_id for p in self.circle.people.values() if p.kind is OrgKind.VENDOR}
@@ -258,7 +261,7 @@ def _status_changed(plan: _Plan) -> None:
     target = _enum_or_none(OrderStatus, after.get("status"))
     if action is Action.SUBMIT:
         if target is OrderStatus.PENDING_QUOTES:
-            plan.provider_side(Template.QUOTE_REQUESTED)
+            plan.providers_invited(Template.QUOTE_REQUESTED)
         elif target is OrderStatus.PENDING_APPROVAL:
             plan.vendor_admins(Template.APPROVAL_REQUESTED)
     elif action is Action.ACCEPT_QUOTE:
@@ -338,9 +341,6 @@ _HANDLERS: Final[dict[EventKind, Any]] = {
 """Event kinds that notify anyone; the others (creation, field edits) tell no one by email."""
 
 
-"""Event kinds that notify anyone; the others (creation, field edits) tell no one by email."""
-
-
 def _enum_or_none(enum: type[E], value: object) -> E | None:
     try:
         return enum(value)
@@ -355,6 +355,3 @@ def _uuid_or_none(value: object) -> UUID | None:
         return UUID(str(value))
     except ValueError:
         return None
-
-
-"""Who may read a recipient list: the same people who may edit it (partners never see the provider's)."""

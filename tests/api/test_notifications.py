@@ -19,6 +19,7 @@ from adapters.email import FileMailer, Renderer
 from adapters.security import Argon2PasswordHasher, SystemClock
 from ordergraph.app import Runtime, create_app
 from schema.common import to_global_id
+from tests.api import flows
 from tests.api.conftest import Api, GraphQLClient, settings_for
 from tests.api.world import build_world
 from workers.delivery import Sender
@@ -216,6 +217,42 @@ async def test_an_order_link_resumes_a_draft_for_a_partner_user(api: Api, tmp_pa
     assert (await as_(api, "provider", LINK_OPEN, token=token))["orderLink"]["userErrors"][0]["code"] == "NOT_FOUND"
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     assert (await as_(api, "partner", LINK_OPEN, token=forged))["orderLink"]["userErrors"][0]["field"] == "token"
+
+
+async def test_an_open_quote_request_is_emailed_to_every_provider_of_the_programme(api: Api, tmp_path: Path) -> None:
+    # given a quote request addressed to no provider
+    ref = await flows.create(api, "QUOTED")
+    # when the partner submits it and the workers run
+    await flows.submit(api, ref)
+    received = await deliver(api, tmp_path / "mail")
+    # then each provider's admin is asked for a quote, with a link to the request
+    asked = {m["To"]: m for m in received}
+    assert sorted(asked) == ["provider2@example.com", "provider@example.com"]
+    for message in asked.values():
+        assert "asks for your quote" in message["Subject"]
+        assert f"/orders/{ref.id}" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_each_status_email_shows_the_status_its_event_left_the_order_in(api: Api, tmp_path: Path) -> None:
+    # given an approved order the provider moves on twice before the workers run
+    ref = await flows.create(api, "FLAT_FEE")
+    await flows.submit(api, ref)
+    await flows.approve(api, ref)
+    await flows.change_status(api, ref, "NOT_STARTED")
+    await flows.change_status(api, ref, "IN_PROGRESS")
+    # when the emails are sent
+    received = await deliver(api, tmp_path / "mail")
+    # then each one's footer gives the status as of its event, not as of sending
+    footers = {
+        m["Subject"].split()[-1]: re.findall(r"\(([A-Z][a-z ]+)\): http", m.get_body(("plain",)).get_content())
+        for m in received
+        if m["To"] == "partner@example.com"
+    }
+    assert footers == {
+        "approved": ["Approved"],  # "... was approved"
+        "started": ["Not started"],  # "...: now Not started"
+        "progress": ["In progress"],
+    }
 
 
 async def test_the_delivery_log_shows_each_party_its_own_mail_and_resends(api: Api, tmp_path: Path) -> None:

@@ -102,6 +102,12 @@ def named_quote_request(w: World) -> tuple[list[OrderEvent], Order]:
     return order.pull_events(), order
 
 
+def open_quote_request(w: World) -> tuple[list[OrderEvent], Order]:
+    order = committed(quoted_draft(w))
+    order.submit(w.actor(PARTNER), w.tick())
+    return order.pull_events(), order
+
+
 def open_request_quoted(w: World) -> tuple[list[OrderEvent], Order]:
     order = committed(quoted_draft(w))
     order.submit(w.actor(PARTNER), w.tick())
@@ -195,6 +201,13 @@ CASES = [
         (),
         {email(PROVIDER): "quote_requested", PROVIDER_LIST: "quote_requested"},
         id="named-request:its-provider",
+    ),
+    pytest.param(
+        open_quote_request,
+        ALL_WATCHING,
+        # every provider of the programme may quote: each one's admins (never another programme's)
+        {email(PROVIDER): "quote_requested", email(OTHER_PROVIDER): "quote_requested"},
+        id="open-request:every-provider-of-the-programme",
     ),
     pytest.param(
         open_request_quoted,
