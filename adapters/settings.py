@@ -64,7 +64,12 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "Folder emails are written to when ORDERGRAPH_SMTP_URL is empty (empty: mail/ beside ORDERGRAPH_FILES_DIR)",
     ),
     ("ORDERGRAPH_MAIL_FROM", "ordergraph <noreply@localhost>", "Sender (From) of notification emails"),
-    ("ORDERGRAPH_PUBLIC_URL", "http://127.0.0.1:8000", "Base URL of the application, for the links in emails"),
+    (
+        "ORDERGRAPH_PUBLIC_URL",
+        "",
+        "Base URL of the application, for the links in emails (empty: the address served, "
+        "http://ORDERGRAPH_HOST:ORDERGRAPH_PORT or what `serve --host/--port` gives; set it behind a proxy)",
+    ),
     (
         "ORDERGRAPH_SECRET_KEY",
         "",
@@ -80,6 +85,18 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "ORDERGRAPH_MAIL_RETRY_MAX_SECONDS",
         "600",
         "Longest wait between two attempts to deliver an email (the wait doubles from 1 second)",
+    ),
+    (
+        "ORDERGRAPH_MAIL_LEASE_SECONDS",
+        "60",
+        "How long a worker holds an email it is sending: a worker that dies mid-send leaves its emails to the "
+        "others after this (with SMTP never less than twice its timeout plus 10 s)",
+    ),
+    (
+        "ORDERGRAPH_MAIL_REDELIVER_SECONDS",
+        "60",
+        "How long a queued email may wait for a worker before the sweeper queues it again "
+        "(its message lost with the broker or a worker)",
     ),
 )
 """(environment variable, default, description) rows; the README's settings table comes from these."""
@@ -119,6 +136,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     mail_max_attempts: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MAX_ATTEMPTS"])
     mail_retry_max_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_RETRY_MAX_SECONDS"])
+    mail_lease_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_LEASE_SECONDS"])
+    mail_redeliver_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_REDELIVER_SECONDS"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -163,7 +182,21 @@ class Settings:
             secret_key=raw("ORDERGRAPH_SECRET_KEY"),
             mail_max_attempts=parsed("ORDERGRAPH_MAIL_MAX_ATTEMPTS", _positive_int),
             mail_retry_max_seconds=parsed("ORDERGRAPH_MAIL_RETRY_MAX_SECONDS", _positive_int),
+            mail_lease_seconds=parsed("ORDERGRAPH_MAIL_LEASE_SECONDS", _positive_int),
+            mail_redeliver_seconds=parsed("ORDERGRAPH_MAIL_REDELIVER_SECONDS", _positive_int),
         )
+
+    @property
+    def links_url(self) -> str:
+        """The base URL of the links in emails: ORDERGRAPH_PUBLIC_URL, else the address served."""
+        return self.public_url or f"http://{url_host(self.host)}:{self.port}"
+
+
+def url_host(host: str) -> str:
+    """`host` as it goes into a URL that a browser opens: a wildcard address as localhost, IPv6 in brackets."""
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - naming the wildcard addresses, not binding to them
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
 
 
 def settings_markdown() -> str:
@@ -244,6 +277,8 @@ def _mail_from(value: str) -> str:
 
 
 def _public_url(value: str) -> str:
+    if not value:
+        return value
     if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
         raise ValueError("expected an http:// or https:// URL")
     return value.rstrip("/")

@@ -143,7 +143,7 @@ def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> Notifi
     """The notification machinery's share of the settings."""
 
     def order_url(order: Order) -> str:
-        return f"{settings.public_url}/orders/{to_global_id('Order', order.id)}"
+        return f"{settings.links_url}/orders/{to_global_id('Order', order.id)}"
 
     return NotifierConfig(
         database_url=settings.database_url,
@@ -151,9 +151,12 @@ def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> Notifi
         smtp_url=settings.smtp_url,
         mail_dir=settings.mail_dir,
         mail_from=settings.mail_from,
-        links=Links(public_url=settings.public_url, order_url=order_url, secret=link_key),
+        links=Links(public_url=settings.links_url, order_url=order_url, secret=link_key),
         policy=DeliveryPolicy(
-            max_attempts=settings.mail_max_attempts, max_backoff=timedelta(seconds=settings.mail_retry_max_seconds)
+            lease=timedelta(seconds=settings.mail_lease_seconds),
+            redeliver_after=timedelta(seconds=settings.mail_redeliver_seconds),
+            max_attempts=settings.mail_max_attempts,
+            max_backoff=timedelta(seconds=settings.mail_retry_max_seconds),
         ),
     )
 
@@ -281,9 +284,13 @@ FULL_COLLECTION_EVERY: Final = 100
 """Middle-generation collections between two full ones when serving (CPython's default: 10)."""
 
 
-def serve_app() -> Starlette:
-    """The application as `ordergraph serve` runs it (uvicorn: `ordergraph.app:serve_app`, factory=True)."""
-    return create_app(freeze_gc=True)
+def serve_app(settings: Settings | None = None) -> Starlette:
+    """The application as `ordergraph serve` runs it (uvicorn: `ordergraph.app:serve_app`, factory=True).
+
+    `settings`: those of the command, whose --host and --port the links in emails follow; by default the
+    environment's.
+    """
+    return create_app(settings, freeze_gc=True)
 
 
 def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:

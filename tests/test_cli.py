@@ -321,10 +321,13 @@ def test_serve_migrates_and_runs_uvicorn_with_the_factory(
     assert db_file.exists()
     assert "GraphiQL: http://localhost:8123/graphql" in out
     ((args, kwargs),) = calls
-    assert args == ("ordergraph.app:serve_app",)
     assert kwargs["factory"] is True
     assert (kwargs["host"], kwargs["port"]) == ("0.0.0.0", 8123)
     assert kwargs["ws_per_message_deflate"] is False
+    # the application uvicorn builds links to the address it serves (no ORDERGRAPH_PUBLIC_URL set)
+    (factory,) = args
+    links = factory().state.runtime.notifier.config.links
+    assert links.public_url == "http://localhost:8123"
 
     # --demo on a database with someone else's data: not loaded, and said so
     create_org(capsys, "PARTNER", "P")
@@ -332,6 +335,19 @@ def test_serve_migrates_and_runs_uvicorn_with_the_factory(
     assert code == 0
     assert "demo was not loaded" in out
     assert calls[-1][1]["port"] == 8000  # the settings' default when no flag is given
+
+
+def test_served_links_follow_the_public_url_when_it_is_set(
+    db_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(a))
+    monkeypatch.setenv("ORDERGRAPH_PUBLIC_URL", "https://orders.example/")
+    assert run(capsys, "serve", "--port", "8124")[0] == 0
+    ((factory,),) = calls
+    assert factory().state.runtime.notifier.config.links.public_url == "https://orders.example"
 
 
 def test_serve_demo_on_a_demo_database_prints_the_logins(

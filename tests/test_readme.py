@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from adapters.settings import SETTINGS_DOC
+from adapters.settings import settings_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START = "<!-- settings-table: generated from adapters.settings.SETTINGS_DOC; a test keeps it in step -->"
@@ -10,9 +10,7 @@ END = "<!-- end settings-table -->"
 
 
 def settings_table() -> str:
-    rows = ["| variable | default | meaning |", "|---|---|---|"]
-    rows += [f"| `{name}` | `{default}` | {meaning} |" for name, default, meaning in SETTINGS_DOC]
-    return "\n".join(rows)
+    return settings_markdown().strip()
 
 
 def test_readme_lists_every_setting() -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import functools
 import time
 
 from sqlalchemy.engine import URL
 
 from adapters import migrations as migrate
-from adapters.settings import Settings
+from adapters.settings import Settings, url_host
 from domain.identity import OrgKind, Role
 from ordergraph.cli import database, output
 from ordergraph.cli.output import CliError, print_demo_summary, print_logins
@@ -92,7 +94,7 @@ def serve(args: argparse.Namespace) -> int:
     """`serve`: migrate (unless --no-migrate), load the demo if asked, and serve the API with uvicorn."""
     import uvicorn  # only this command needs the server
 
-    from ordergraph.app import GRAPHQL_PATH
+    from ordergraph.app import GRAPHQL_PATH, serve_app
 
     settings, url = database.settings_and_url()
     with database.database_errors(url):
@@ -101,16 +103,15 @@ def serve(args: argparse.Namespace) -> int:
             migrate.upgrade(settings.database_url)
         if args.demo:
             _demo_for_serve(settings, url)
-    host: str = args.host or settings.host
-    port: int = args.port or settings.port
-    shown_host = "localhost" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host  # noqa: S104
+    # The served address, which the links in emails follow unless ORDERGRAPH_PUBLIC_URL is set.
+    served = dataclasses.replace(settings, host=args.host or settings.host, port=args.port or settings.port)
     label = "GraphiQL" if settings.graphiql else "GraphQL endpoint"
-    print(f"{label}: http://{shown_host}:{port}{GRAPHQL_PATH}", flush=True)
+    print(f"{label}: http://{url_host(served.host)}:{served.port}{GRAPHQL_PATH}", flush=True)
     uvicorn.run(
-        "ordergraph.app:serve_app",
+        functools.partial(serve_app, served),
         factory=True,
-        host=host,
-        port=port,
+        host=served.host,
+        port=served.port,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
     )

@@ -95,7 +95,11 @@ def test_the_documentation_table_covers_every_setting_with_its_real_default() ->
         assert Settings.from_env({**changed, name: probe}) != Settings.from_env(changed), name
 
 
-_VALID_PROBES = {"ORDERGRAPH_BROKER_URL": "redis://127.0.0.1:6379/1", "ORDERGRAPH_SMTP_URL": "smtp://mail.example"}
+_VALID_PROBES = {
+    "ORDERGRAPH_BROKER_URL": "redis://127.0.0.1:6379/1",
+    "ORDERGRAPH_SMTP_URL": "smtp://mail.example",
+    "ORDERGRAPH_PUBLIC_URL": "https://orders.example",
+}
 """Values of settings whose empty default cannot simply have a character appended."""
 
 
@@ -128,3 +132,24 @@ def test_the_markdown_table_has_a_row_per_setting() -> None:
     assert table[0] == "| variable | default | meaning |"
     assert len(table) == 2 + len(SETTINGS_DOC)
     assert "| `ORDERGRAPH_PORT` | `8000` | Port the HTTP server listens on |" in table
+
+
+@pytest.mark.parametrize(
+    ("env", "links"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"ORDERGRAPH_PORT": "9000"}, "http://127.0.0.1:9000"),
+        ({"ORDERGRAPH_HOST": "0.0.0.0", "ORDERGRAPH_PORT": "9000"}, "http://localhost:9000"),
+        ({"ORDERGRAPH_HOST": "::1"}, "http://[::1]:8000"),
+        ({"ORDERGRAPH_PUBLIC_URL": "https://orders.example/", "ORDERGRAPH_PORT": "9000"}, "https://orders.example"),
+    ],
+)
+def test_links_point_at_the_public_url_else_at_the_served_address(env: dict[str, str], links: str) -> None:
+    assert Settings.from_env(env).links_url == links
+
+
+def test_the_email_lease_and_the_sweeper_delay_are_settings() -> None:
+    s = Settings.from_env({"ORDERGRAPH_MAIL_LEASE_SECONDS": "5", "ORDERGRAPH_MAIL_REDELIVER_SECONDS": "7"})
+    assert (s.mail_lease_seconds, s.mail_redeliver_seconds) == (5, 7)
+    with pytest.raises(ValueError, match="ORDERGRAPH_MAIL_LEASE_SECONDS"):
+        Settings.from_env({"ORDERGRAPH_MAIL_LEASE_SECONDS": "0"})

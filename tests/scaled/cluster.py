@@ -438,8 +438,9 @@ class Cluster:
         self.procs.append(api)
         return api
 
-    def worker(self, name: str = "worker", threads: int = 4) -> Worker:
-        worker = Worker(name, self.env, self.tmp, threads)
+    def worker(self, name: str = "worker", threads: int = 4, **env: str) -> Worker:
+        """A worker process; `env`: settings of its own on top of the cluster's."""
+        worker = Worker(name, {**self.env, **env}, self.tmp, threads)
         self.procs.append(worker)
         return worker
 
@@ -449,8 +450,8 @@ class Cluster:
         await api.ready()
         return api
 
-    async def start_worker(self, name: str = "worker", threads: int = 4) -> Worker:
-        worker = self.worker(name, threads)
+    async def start_worker(self, name: str = "worker", threads: int = 4, **env: str) -> Worker:
+        worker = self.worker(name, threads, **env)
         worker.start()
         await worker.ready()
         return worker

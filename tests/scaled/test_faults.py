@@ -37,12 +37,19 @@ from tests.scaled.cluster import (
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 SETTLE = 3.0  # seconds to keep watching for duplicates once everything arrived (> the relay's 2 s tick)
-LEASE = 60.0  # workers.delivery.DeliveryPolicy.lease: how long a dead worker's rows stay taken (not a setting)
+# The worker of the kill test holds an email for ORDERGRAPH_MAIL_LEASE_SECONDS, but never for less than
+# twice its SMTP timeout plus 10 s (workers.runtime.Notifier): 2 x 6 + 10 = 22 s, where the default is 60 s.
+SHORT_LEASE = {"ORDERGRAPH_MAIL_LEASE_SECONDS": "5"}
+LEASE = 22.0
 
 
 async def test_a_worker_killed_mid_batch_then_restarted_sends_everything_once(cluster: Cluster) -> None:
     # given an API process and a worker; the pipeline works (3 emails for a new, approved order)
-    api, worker = await asyncio.gather(cluster.start_api("api"), cluster.start_worker(threads=4))
+    smtp_url = cluster.smtp.url.replace("timeout=15", "timeout=6")
+    api, worker = await asyncio.gather(
+        cluster.start_api("api"),
+        cluster.start_worker(threads=4, ORDERGRAPH_SMTP_URL=smtp_url, **SHORT_LEASE),
+    )
     cluster.phase("processes up")
     order_id = await flat_fee_order(api, cluster.world, "Batch")
     await assert_exactly_once(cluster, expected=3, settle=0)

@@ -47,6 +47,31 @@ def test_the_broker_follows_the_url_and_connects_to_nothing() -> None:
         make_broker("kafka://x")
 
 
+@pytest.mark.parametrize(
+    ("smtp_url", "lease"),
+    [
+        ("", 5),  # emails to files: the setting as it is
+        ("smtp://mail.example?timeout=6", 22),  # never shorter than a send may take: 2 x 6 + 10 s
+    ],
+)
+def test_the_email_lease_and_the_sweeper_delay_come_from_the_settings(
+    tmp_path: Path, smtp_url: str, lease: int
+) -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'og.db'}",
+            "ORDERGRAPH_FILES_DIR": str(tmp_path / "files"),
+            "ORDERGRAPH_SMTP_URL": smtp_url,
+            "ORDERGRAPH_MAIL_LEASE_SECONDS": "5",
+            "ORDERGRAPH_MAIL_REDELIVER_SECONDS": "7",
+        }
+    )
+    notifier = build_runtime(settings).notifier
+    assert notifier is not None
+    assert notifier.policy.lease == timedelta(seconds=lease)
+    assert notifier.policy.redeliver_after == notifier.relay.redeliver_after == timedelta(seconds=7)
+
+
 class FlakyMailer(FileMailer):
     """Fails the first `failures` sends, like an SMTP server that is down for a while."""
 
