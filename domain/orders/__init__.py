@@ -24,9 +24,10 @@ from domain.orders.comments import (
     new_comment,
 )
 from domain.orders.events import EVERYONE, Audience, EventKind, OrderEvent
+from domain.orders.fields import UNSET, Priority
 from domain.orders.lifecycle import Action, OrderKind, OrderStatus, Party
 from domain.orders.lines import Line
-from domain.orders.order import UNSET, Order, Priority
+from domain.orders.order import Order
 from domain.orders.ports import Catalogue, CommentRepository, OrderRepository, OrdersUnitOfWork
 from domain.orders.queries import (
     NO_INCLUDES,

@@ -1,6 +1,6 @@
 """The order aggregate: its fields, its quotes, and every rule for changing them.
 
-Methods check the caller's party against the lifecycle table and the field policy,
+Methods check the caller's party against the lifecycle table and the field policy (`fields`),
 change the state, bump the version and record an `OrderEvent`. No I/O happens here.
 """
 
@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
-from typing import Any, Final
+from typing import Any
 from uuid import UUID, uuid4
 
 from domain.common import (
-    MAX_NAME,
     MAX_TEXT,
     InvalidInput,
     InvalidTransition,
@@ -26,8 +24,8 @@ from domain.common import (
     with_article,
 )
 from domain.identity import Actor, OrgKind, User
-from domain.orders.catalogue import Service
 from domain.orders.events import EVERYONE, Audience, EventKind, OrderEvent, jsonable
+from domain.orders.fields import FIELD_EDITORS, PROVIDER_PRIVATE_FIELDS, UNSET, Priority, validate_fields
 from domain.orders.lifecycle import (
     CLOSED,
     Action,
@@ -40,51 +38,6 @@ from domain.orders.lifecycle import (
 )
 from domain.orders.lines import Line, total_of, validate_lines
 from domain.orders.quotes import Quote, QuoteStatus
-
-
-class Priority(Enum):
-    """How urgent the order is to the people working it."""
-
-    LOW = "LOW"
-    NORMAL = "NORMAL"
-    HIGH = "HIGH"
-    URGENT = "URGENT"
-
-
-class _Unset(Enum):
-    UNSET = "UNSET"
-
-
-UNSET: Final = _Unset.UNSET
-"""Marks an update field the caller left out (as opposed to setting it to null)."""
-
-
-"""Marks an update field the caller left out (as opposed to setting it to null)."""
-
-
-# Who may edit which field, as parties of the order. Fields not listed cannot be edited.
-FIELD_EDITORS: Final[dict[str, frozenset[Party]]] = {
-    "name": frozenset({Party.PARTNER, Party.VENDOR}),
-    "campaign_name": frozenset({Party.PARTNER, Party.VENDOR}),
-    "activity_type": frozenset({Party.PARTNER, Party.VENDOR}),
-    "partner_contact_id": frozenset({Party.PARTNER, Party.VENDOR}),
-    "end_customer": frozenset({Party.PARTNER, Party.VENDOR}),
-    "requested_completion": frozenset({Party.PARTNER, Party.VENDOR}),
-    "po_number": frozenset({Party.PARTNER, Party.VENDOR}),
-    "po_not_required": frozenset({Party.PARTNER, Party.VENDOR}),
-    "priority": frozenset({Party.PARTNER, Party.VENDOR, Party.PROVIDER}),
-    "planned_completion": frozenset({Party.PROVIDER}),
-    "estimated_completion": frozenset({Party.PROVIDER}),
-    "provider_notes": frozenset({Party.PROVIDER}),
-    "owner_id": frozenset({Party.PROVIDER}),
-}
-
-
-PROVIDER_PRIVATE_FIELDS: Final = frozenset({"provider_notes"})
-"""Fields whose values and changes only the provider's users ever see."""
-
-
-"""Fields whose values and changes only the provider's users ever see."""
 
 
 @dataclass(slots=True)
@@ -265,7 +218,7 @@ class Order:
                 raise InvalidInput(f"{name} cannot be edited.", field=name)
             if not editors & parties:
                 raise PermissionDenied(f"You may not edit {name.replace('_', ' ')} on this order.", field=name)
-        _validate_fields(changes)
+        validate_fields(changes)
         changed: dict[str, tuple[object, object]] = {}
         for name, value in changes.items():
             old = getattr(self, name)
@@ -541,82 +494,3 @@ def _reason(reason: str, *, required: bool) -> str:
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"The reason is longer than {MAX_TEXT} characters.", field="reason")
     return text
-
-
-def _validate_fields(changes: dict[str, Any]) -> None:
-    for name in ("name", "campaign_name", "activity_type", "end_customer", "po_number"):
-        if name in changes:
-            value = changes[name]
-            if not isinstance(value, str) or len(value) > MAX_NAME:
-                raise InvalidInput(f"{name} must be text of at most {MAX_NAME} characters.", field=name)
-            changes[name] = check_text(value, name).strip()
-    if "name" in changes and not changes["name"]:
-        raise InvalidInput("The name cannot be empty.", field="name")
-    if "provider_notes" in changes:
-        notes = changes["provider_notes"]
-        if not isinstance(notes, str) or len(notes) > 10 * MAX_TEXT:
-            raise InvalidInput(f"Provider notes are at most {10 * MAX_TEXT} characters.", field="providerNotes")
-        check_text(notes, "providerNotes")
-    if "priority" in changes and not isinstance(changes["priority"], Priority):
-        raise InvalidInput("Unknown priority.", field="priority")
-
-
-def new_order(
-    *,
-    actor: Actor,
-    now: datetime,
-    number: int,
-    kind: OrderKind,
-    name: str,
-    campaign_name: str = "",
-    activity_type: str = "",
-    provider_id: UUID | None = None,
-    service: Service | None = None,
-    partner_contact: User | None = None,
-    end_customer: str = "",
-    requested_completion: date | None = None,
-    lines: Sequence[Line] = (),
-    po_number: str = "",
-    po_not_required: bool = False,
-) -> Order:
-    """A new DRAFT order placed by a partner user."""
-    if not actor.is_partner:
-        raise PermissionDenied("Only partner users place orders.", field=None)
-    if kind is OrderKind.FLAT_FEE:
-        if service is None or not service.active:
-            raise InvalidInput("A flat-fee order needs an active service.", field="serviceId")
-        provider_id = service.provider_id
-        lines = (Line(service.name, Decimal(1), service.price),)
-        activity_type = activity_type or service.activity_type
-    elif service is not None:
-        raise InvalidInput("A quoted order is not bought from a priced service.", field="serviceId")
-    if partner_contact is not None and partner_contact.organisation_id != actor.organisation_id:
-        raise InvalidInput("The partner contact must be a user of your organisation.", field="partnerContactId")
-    fields: dict[str, Any] = {
-        "name": name,
-        "campaign_name": campaign_name,
-        "activity_type": activity_type,
-        "end_customer": end_customer,
-        "po_number": po_number,
-    }
-    _validate_fields(fields)
-    order = Order(
-        id=uuid4(),
-        programme_id=actor.programme_id,
-        number=number,
-        kind=kind,
-        status=OrderStatus.DRAFT,
-        partner_id=actor.organisation_id,
-        created_by=actor.user_id,
-        created_at=now,
-        provider_id=provider_id,
-        service_id=service.id if service else None,
-        partner_contact_id=partner_contact.id if partner_contact else actor.user_id,
-        requested_completion=requested_completion,
-        lines=validate_lines(lines),
-        po_not_required=po_not_required,
-        **fields,
-    )
-    after = {"status": OrderStatus.DRAFT.value, "kind": kind.value, "number": number}
-    order._record(EventKind.ORDER_CREATED, actor, now, {}, after)
-    return order

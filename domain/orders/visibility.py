@@ -170,9 +170,6 @@ NOBODY: Final = UUID(int=0)
 """The user id of a live audience: no user has it, so nothing personal is ever read as it."""
 
 
-"""The user id of a live audience: no user has it, so nothing personal is ever read as it."""
-
-
 def live_audience(actor: Actor) -> Actor:
     """The reader of live events for every subscriber like `actor`: its organisation, kind and programme."""
     return replace(actor, user_id=NOBODY, role=Role.MEMBER)

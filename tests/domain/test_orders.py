@@ -14,9 +14,11 @@ from domain.common import with_article
 from domain.common.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied, QuoteExpired
 from domain.orders.catalogue import Service
 from domain.orders.events import EVERYONE, Audience, EventKind, jsonable
+from domain.orders.fields import FIELD_EDITORS, UNSET, Priority
 from domain.orders.lifecycle import OrderKind, OrderStatus, Party
 from domain.orders.lines import MAX_LINES, Line, validate_lines
-from domain.orders.order import FIELD_EDITORS, UNSET, Order, Priority, new_order
+from domain.orders.order import Order
+from domain.orders.placing import new_order
 from domain.orders.quotes import QuoteStatus
 from tests.domain.world import (
     FOREIGN_PROVIDER,

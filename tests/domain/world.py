@@ -15,7 +15,8 @@ from domain.identity.model import Actor, Organisation, OrgKind, Programme, Role,
 from domain.orders.catalogue import Service
 from domain.orders.lifecycle import OrderKind
 from domain.orders.lines import Line
-from domain.orders.order import Order, new_order
+from domain.orders.order import Order
+from domain.orders.placing import new_order
 from domain.orders.quotes import Quote
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

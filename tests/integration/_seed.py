@@ -22,7 +22,8 @@ from domain.orders.catalogue import Service
 from domain.orders.comments import Comment, CommentVisibility, Upload, new_comment
 from domain.orders.lifecycle import OrderKind
 from domain.orders.lines import Line
-from domain.orders.order import Order, new_order
+from domain.orders.order import Order
+from domain.orders.placing import new_order
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 """The seeds' clock starts here; tests add minutes to it."""

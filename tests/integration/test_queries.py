@@ -26,8 +26,9 @@ from domain.common.lists import MAX_PAGE_SIZE, Keyset, PageRequest, SortDirectio
 from domain.identity.model import Actor
 from domain.orders.comments import Attachment, Comment, CommentVisibility
 from domain.orders.events import Audience, EventKind, OrderEvent
+from domain.orders.fields import Priority
 from domain.orders.lifecycle import OrderKind, OrderStatus
-from domain.orders.order import Order, Priority
+from domain.orders.order import Order
 from domain.orders.queries import OrderFilter, OrderPage, OrderSort, OrderSortField, viewer_for
 from domain.orders.quotes import Quote, QuoteStatus
 from tests.integration._seed import (

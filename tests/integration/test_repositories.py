@@ -23,9 +23,11 @@ from domain.common.errors import Duplicate, NotFound, VersionConflict
 from domain.identity.model import AccessToken, Actor, Organisation, OrgKind, Programme, Role, User
 from domain.orders.catalogue import Service
 from domain.orders.comments import Attachment, CommentVisibility, Upload, new_comment
+from domain.orders.fields import Priority
 from domain.orders.lifecycle import OrderKind, OrderStatus
 from domain.orders.lines import Line
-from domain.orders.order import Order, Priority, new_order
+from domain.orders.order import Order
+from domain.orders.placing import new_order
 from domain.orders.quotes import QuoteStatus
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)

@@ -23,7 +23,8 @@ from domain.identity.model import Actor, Organisation, OrgKind, Programme, Role,
 from domain.orders.comments import CommentVisibility, new_comment
 from domain.orders.events import Audience, EventKind
 from domain.orders.lifecycle import OrderKind
-from domain.orders.order import Order, new_order
+from domain.orders.order import Order
+from domain.orders.placing import new_order
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -42,9 +42,10 @@ from domain.orders.commands import (
 )
 from domain.orders.comments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_COMMENT, CommentVisibility, Upload
 from domain.orders.events import Audience, EventKind
+from domain.orders.fields import Priority
 from domain.orders.lifecycle import OrderKind, OrderStatus
 from domain.orders.lines import Line
-from domain.orders.order import Order, Priority
+from domain.orders.order import Order
 from domain.orders.quotes import QuoteStatus
 from domain.orders.services import comments as comment_services
 from domain.orders.services import orders as order_services

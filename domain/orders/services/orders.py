@@ -15,7 +15,8 @@ from domain.orders.commands import (
     ReasonedOrderCommand,
     UpdateOrder,
 )
-from domain.orders.order import Order, new_order
+from domain.orders.order import Order
+from domain.orders.placing import new_order
 from domain.orders.ports import OrdersUnitOfWork
 from domain.orders.services._common import load_visible_order
 
