@@ -28,6 +28,6 @@ def decode_id(global_id: str, expected_type: str, *, field: str = "id") -> UUID:
     """The UUID inside a global ID that must name `expected_type`."""
     type_name, value = parse_global_id(global_id, field=field)
     if type_name != expected_type:
-        got = f"one of a {type_name}" if type_name else "an ID of no known type"
-        raise InvalidInput(f"Expected the ID of a {expected_type}, got {got}.", field=field)
+        got = f"one of type {type_name}" if type_name else "one of no known type"
+        raise InvalidInput(f"Expected an ID of type {expected_type}, got {got}.", field=field)
     return value
