@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 import aiosqlite
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
@@ -36,6 +37,9 @@ SQLITE_BEGIN: Final = "ordergraph_sqlite_begin"
 
 _BEGIN_STATEMENTS: Final = {"DEFERRED": "BEGIN", "IMMEDIATE": "BEGIN IMMEDIATE"}
 
+_JSON: Final[dict[str, Any]] = {"json_deserializer": orjson.loads}
+"""JSON columns read with orjson (a page of orders reads one lines document per order): about 4x json.loads."""
+
 
 def create_engine(
     url: str, *, echo: bool = False, pool_size: int = 10, sqlite_foreign_keys: bool = True, pooled: bool = True
@@ -47,17 +51,17 @@ def create_engine(
     """
     parsed = make_url(url)
     if not pooled:
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool, connect_args=_connect_args(parsed))
+        engine = create_async_engine(url, echo=echo, poolclass=NullPool, connect_args=_connect_args(parsed), **_JSON)
         if parsed.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys=sqlite_foreign_keys))
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys=sqlite_foreign_keys))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, **_JSON)
     _ping_when_idle(engine.sync_engine.pool, engine.dialect)
     return engine
 
