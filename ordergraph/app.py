@@ -77,11 +77,10 @@ class Runtime:
         """The actor behind a bearer token, or why there is none."""
         if not token:
             return None, None
-        async with self.ports.uow() as uow:
-            try:
-                return await actor_for_token(uow, token, self.ports), None
-            except Unauthenticated as exc:
-                return None, exc.message
+        try:
+            return await actor_for_token(self.queries, token, self.ports.clock), None
+        except Unauthenticated as exc:
+            return None, exc.message
 
     async def viewer_for_token(self, token: str) -> Viewer | None:
         """The read scopes behind a bearer token (for file downloads)."""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, bindparam, exists, insert, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import SqlTransaction
 from adapters.identity import mapping, tables
+from adapters.identity.tokens import token_holder_from_row, token_holder_statement
 from domain.common import Duplicate
 from domain.identity import AccessToken, Organisation, Programme, User, normalise_email
 
@@ -55,19 +55,8 @@ class SqlDirectory:
 
     async def token_holder(self, digest: str) -> tuple[AccessToken, User, Organisation] | None:
         """An access token with its user and organisation, in one statement."""
-        u, o = tables.users, tables.organisations
         conn = await self._tx.connection()
-        row = (await conn.execute(_token_holder_statement(), {"digest": digest})).first()
-        if row is None:
-            return None
-        values = row._mapping
-        user = {c.name: values[f"u_{c.name}"] for c in u.c}
-        org = {c.name: values[f"o_{c.name}"] for c in o.c}
-        return (
-            mapping.token_from_row(values),
-            mapping.user_from_row(user),
-            mapping.organisation_from_row(org),
-        )
+        return token_holder_from_row((await conn.execute(token_holder_statement(), {"digest": digest})).first())
 
     async def add_programme(self, programme: Programme) -> None:
         """Insert a programme."""
@@ -113,15 +102,3 @@ class SqlDirectory:
     @staticmethod
     async def _email_taken(conn: AsyncConnection, email: str) -> bool:
         return bool((await conn.execute(select(exists().where(tables.users.c.email == email)))).scalar())
-
-
-@cache
-def _token_holder_statement() -> Select[Any]:
-    """Built once: every request authenticates with it (its compiled form is cached by SQLAlchemy)."""
-    t, u, o = tables.access_tokens, tables.users, tables.organisations
-    return (
-        select(*t.c, *(c.label(f"u_{c.name}") for c in u.c), *(c.label(f"o_{c.name}") for c in o.c))
-        .join_from(t, u, u.c.id == t.c.user_id)
-        .join(o, o.c.id == u.c.organisation_id)
-        .where(t.c.digest == bindparam("digest"))
-    )

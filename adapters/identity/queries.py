@@ -32,8 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.db import contains, contains_pattern
 from adapters.identity.mapping import organisation_from_row, user_from_row
 from adapters.identity.tables import organisations, users
+from adapters.identity.tokens import token_holder_from_row, token_holder_statement
 from domain.identity import (
     MAX_DIRECTORY_ROWS,
+    AccessToken,
     Actor,
     Organisation,
     OrganisationFilter,
@@ -94,6 +96,11 @@ class SqlIdentityQueries:
         params = _params(actor, flt.search) | {"f_org": flt.organisation_id}
         shape = _Shape(by_organisation=flt.organisation_id is not None, search=bool(flt.search))
         return [user_from_row(row) for row in await self._directory_rows(_users_statement(shape), params)]
+
+    async def token_holder(self, digest: str) -> tuple[AccessToken, User, Organisation] | None:
+        """Who holds a token, on a connection of its own (no BEGIN and ROLLBACK around it on PostgreSQL)."""
+        async with self._engine.connect() as conn:
+            return token_holder_from_row((await conn.execute(token_holder_statement(), {"digest": digest})).first())
 
     async def _directory_rows(self, stmt: Select[Any], params: dict[str, Any]) -> list[Any]:
         async with self._engine.connect() as conn:

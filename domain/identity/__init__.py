@@ -1,7 +1,7 @@
 """Identity: programmes, organisations, users, their roles and sign-in tokens."""
 
 from domain.identity.model import AccessToken, Actor, Organisation, OrgKind, Programme, Role, User, normalise_email
-from domain.identity.ports import Directory, IdentityUnitOfWork
+from domain.identity.ports import Directory, IdentityUnitOfWork, TokenHolders
 from domain.identity.queries import (
     MAX_DIRECTORY_ROWS,
     MAX_DIRECTORY_SEARCH,
@@ -27,6 +27,7 @@ __all__ = [
     "Programme",
     "Role",
     "SignIn",
+    "TokenHolders",
     "User",
     "UserFilter",
     "actor_for_token",

@@ -10,7 +10,15 @@ from domain.common import UnitOfWork
 from domain.identity.model import AccessToken, Organisation, Programme, User
 
 
-class Directory(Protocol):
+class TokenHolders(Protocol):
+    """Who holds a bearer token: the one lookup every request makes before anything else."""
+
+    async def token_holder(self, digest: str) -> tuple[AccessToken, User, Organisation] | None:
+        """An access token with its user and the user's organisation, or None for an unknown digest."""
+        ...
+
+
+class Directory(TokenHolders, Protocol):
     """Programmes, organisations, users and access tokens."""
 
     async def programme(self, programme_id: UUID) -> Programme | None:
@@ -31,10 +39,6 @@ class Directory(Protocol):
 
     async def token(self, digest: str) -> AccessToken | None:
         """An access token by digest."""
-        ...
-
-    async def token_holder(self, digest: str) -> tuple[AccessToken, User, Organisation] | None:
-        """An access token with its user and the user's organisation (one lookup, for every request)."""
         ...
 
     async def add_programme(self, programme: Programme) -> None:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domain.common import InvalidInput
 from domain.identity.model import Actor, Organisation, OrgKind, User
+from domain.identity.ports import TokenHolders
 
 MAX_DIRECTORY_ROWS: Final = 500
 """Most organisations or users one directory list returns (the first by name); narrow it with a search."""
@@ -42,8 +43,11 @@ def directory_search(text: str | None) -> str:
     return term
 
 
-class IdentityQueries(Protocol):
-    """The directory as a caller may see it, each list in one read, by name, at most MAX_DIRECTORY_ROWS long."""
+class IdentityQueries(TokenHolders, Protocol):
+    """The directory as a caller may see it, each list in one read, by name, at most MAX_DIRECTORY_ROWS long.
+
+    And who holds a bearer token (`TokenHolders`), read outside any transaction: the lookup of every request.
+    """
 
     async def organisations(self, actor: Actor, flt: OrganisationFilter) -> list[Organisation]:
         """Organisations of the actor's programme (as `organisations_by_id` shows them), by name."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.common import InvalidCredentials, Ports, Unauthenticated
+from domain.common import Clock, InvalidCredentials, Ports, Unauthenticated
 from domain.identity.model import (
     AccessToken,
     Actor,
@@ -14,7 +14,7 @@ from domain.identity.model import (
     normalise_email,
     token_digest,
 )
-from domain.identity.ports import IdentityUnitOfWork
+from domain.identity.ports import IdentityUnitOfWork, TokenHolders
 
 # Verified against when the email is unknown, so both failures take the same time.
 _DUMMY_HASH_INPUT = "ordergraph-timing-equaliser"
@@ -63,10 +63,10 @@ async def revoke_token(ports: Ports[IdentityUnitOfWork], secret: str) -> None:
         await uow.commit()
 
 
-async def actor_for_token(uow: IdentityUnitOfWork, secret: str, ports: Ports[IdentityUnitOfWork]) -> Actor:
-    """The actor behind a live bearer token."""
-    found = await uow.directory.token_holder(token_digest(secret))
-    if found is None or not found[0].is_live(ports.clock.now()):
+async def actor_for_token(tokens: TokenHolders, secret: str, clock: Clock) -> Actor:
+    """The actor behind a live bearer token, looked up in `tokens` (the read side, or a directory)."""
+    found = await tokens.token_holder(token_digest(secret))
+    if found is None or not found[0].is_live(clock.now()):
         raise Unauthenticated("The access token is invalid or has expired; create a new one with tokenCreate.")
     _, user, org = found
     if not user.active:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from uuid import uuid4
 
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
 from domain.identity.model import Organisation, OrgKind
 from domain.orders.commands import AssignOrder, CreateComment, CreateOrder, OrderCommand
 from domain.orders.lifecycle import OrderKind
@@ -106,3 +109,25 @@ async def test_the_directory_runs_the_same_sql_for_10_and_100_more_users(api: Ap
     assert counts[10] == counts[100], counts
     # the token, the organisations, the users and the users' organisations (each after a BEGIN on SQLite)
     assert counts[100] <= 8, counts
+
+
+async def test_a_page_opens_no_transaction_on_postgresql(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    if api.runtime.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite every read runs in a transaction of its own, which costs no round trip")
+    # given the orders of a worked programme, and every transaction asyncpg begins recorded
+    await seed_worked_orders(api, api.world, 3)
+    begun: list[str] = []
+    start = asyncpg.transaction.Transaction.start
+
+    async def recorded(self: asyncpg.transaction.Transaction) -> None:
+        begun.append("BEGIN")
+        await start(self)
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", recorded)
+    # when the vendor authenticates and reads Manage Orders (the token and the page: two statements)
+    with counting(api.runtime) as statements:
+        data = await api.client(MANAGE_ORDERS, {"first": 10}, token=api.world["vendor"].token)
+    # then both ran in autocommit: no BEGIN and ROLLBACK around either
+    assert len(data["orders"]["edges"]) == 3
+    assert len(statements) == 2, statements
+    assert begun == []

@@ -770,7 +770,7 @@ async def test_a_token_for_the_right_password(scene: Scene) -> None:
     assert scene.store.tokens[token.digest] == token
     assert secret not in repr(scene.store.tokens)  # only the digest is kept
     async with scene.ports.uow() as uow:
-        actor = await identity_services.actor_for_token(uow, secret, scene.ports)
+        actor = await identity_services.actor_for_token(uow.directory, secret, scene.clock)
     assert actor == Actor(user.id, scene.world.org_id(PARTNER), OrgKind.PARTNER, Role.ADMIN, scene.world.programme.id)
 
 
@@ -801,11 +801,11 @@ async def test_a_token_works_until_it_expires(world: World) -> None:
     assert token.expires_at == world.now + timedelta(hours=1)
     fakes.clock.advance(minutes=59, seconds=59)
     async with fakes.ports.uow() as uow:
-        assert (await identity_services.actor_for_token(uow, secret, fakes.ports)).kind is OrgKind.PROVIDER
+        assert (await identity_services.actor_for_token(uow.directory, secret, fakes.clock)).kind is OrgKind.PROVIDER
     fakes.clock.advance(seconds=1)
     async with fakes.ports.uow() as uow:
         with pytest.raises(Unauthenticated, match="expired"):
-            await identity_services.actor_for_token(uow, secret, fakes.ports)
+            await identity_services.actor_for_token(uow.directory, secret, fakes.clock)
 
 
 async def test_a_revoked_token_no_longer_works_and_revoking_is_idempotent(scene: Scene) -> None:
@@ -819,18 +819,18 @@ async def test_a_revoked_token_no_longer_works_and_revoking_is_idempotent(scene:
     assert scene.store.tokens[token.digest].revoked_at == revoked_at
     async with scene.ports.uow() as uow:
         with pytest.raises(Unauthenticated):
-            await identity_services.actor_for_token(uow, secret, scene.ports)
+            await identity_services.actor_for_token(uow.directory, secret, scene.clock)
 
 
 async def test_a_token_of_a_deactivated_user_or_an_unknown_token_does_not_authenticate(scene: Scene) -> None:
     secret, _, user = await identity_services.create_token(scene.ports, "partner_2@example.test", PASSWORD)
     async with scene.ports.uow() as uow:
         with pytest.raises(Unauthenticated):
-            await identity_services.actor_for_token(uow, "made-up", scene.ports)
+            await identity_services.actor_for_token(uow.directory, "made-up", scene.clock)
     scene.store.users[user.id].active = False
     async with scene.ports.uow() as uow:
         with pytest.raises(Unauthenticated, match="no longer active"):
-            await identity_services.actor_for_token(uow, secret, scene.ports)
+            await identity_services.actor_for_token(uow.directory, secret, scene.clock)
 
 
 async def test_each_token_is_new(scene: Scene) -> None:
