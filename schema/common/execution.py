@@ -20,11 +20,12 @@ Everything else (resolvers, arguments, abstract types) takes the standard path.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from types import CodeType
-from typing import Any
+from typing import Any, Final
 from weakref import WeakKeyDictionary
 
 from graphql import (
@@ -224,6 +225,21 @@ def _unwrap(field_type: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
     return field_type, True
 
 
+_SHARED_LIMIT: Final = 2048
+_SharedKey = tuple[int, str, tuple[int, ...], tuple[tuple[str, bool | None], ...]]
+_SHARED_PROJECTORS: OrderedDict[_SharedKey, tuple[Any, tuple[Any, ...], Projector | None]] = OrderedDict()
+"""Projectors by (schema, type, selection nodes, directive variables), least recently used first."""
+
+
+def _directive_variables(variables: dict[str, Any]) -> tuple[tuple[str, bool | None], ...]:
+    """The variables that can steer a selection: those @skip, @include and @defer's `if` may take.
+
+    Those arguments are Boolean, so only a variable whose value is a boolean (or null) can reach them;
+    the others (texts, ids, files) never change what a selection collects, and are left out of the key.
+    """
+    return tuple(sorted((name, value) for name, value in variables.items() if value is None or type(value) is bool))
+
+
 class FastPlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context with a shortcut for plain fields."""
 
@@ -296,8 +312,31 @@ class FastPlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         found = cache.get(key)
         if found is not None:
             return found[1]
-        project = self._compile(object_type, field_details_list)
+        project = self._shared_projector(object_type, field_details_list)
         cache[key] = (field_details_list, project)
+        return project
+
+    def _shared_projector(self, object_type: GraphQLObjectType, field_details_list: Any) -> Projector | None:
+        """The projector of a selection as an earlier operation compiled it, if one did.
+
+        A projector depends on the schema, the selection's nodes and (through @skip, @include and
+        @defer) the boolean variables only. With ParserCache the same document text gives the same nodes in
+        every operation, so (node identities, variables) names a selection across operations; the
+        nodes are kept alive with the entry, so their identities are never reused while it lives.
+        """
+        variables = self.__dict__.get("_directive_variables")
+        if variables is None:
+            variables = self.__dict__["_directive_variables"] = _directive_variables(self.variable_values.coerced)
+        nodes = tuple(details.node for details in field_details_list)
+        key = (id(self.schema), object_type.name, tuple(map(id, nodes)), variables)
+        found = _SHARED_PROJECTORS.get(key)
+        if found is not None and found[0] is self.schema:
+            _SHARED_PROJECTORS.move_to_end(key)
+            return found[2]
+        project = self._compile(object_type, field_details_list)
+        _SHARED_PROJECTORS[key] = (self.schema, nodes, project)
+        if len(_SHARED_PROJECTORS) > _SHARED_LIMIT:
+            _SHARED_PROJECTORS.popitem(last=False)
         return project
 
     def _compile(self, object_type: GraphQLObjectType, field_details_list: Any) -> Projector | None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 
 from schema.common import FastPlainFieldExecutionContext
 
@@ -142,3 +144,35 @@ def test_skip_and_include_are_honoured() -> None:
         fast, standard = results(document, {"s": skip})
         assert fast == standard
         assert fast[0] == {"branches": [{"tags": ["x", "y"]} if skip else {"title": "one"}]}
+
+
+CACHED = strawberry.Schema(
+    query=Query, execution_context_class=FastPlainFieldExecutionContext, extensions=[partial(ParserCache, maxsize=16)]
+)
+
+
+def test_a_document_seen_before_is_projected_without_compiling_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a schema that parses each document text once (as the API's does), and a count of compilations
+    compiled: list[str] = []
+    compile_ = FastPlainFieldExecutionContext._compile
+
+    def counting(self: FastPlainFieldExecutionContext, object_type: Any, details: Any) -> Any:
+        compiled.append(object_type.name)
+        return compile_(self, object_type, details)
+
+    monkeypatch.setattr(FastPlainFieldExecutionContext, "_compile", counting)
+    WORLD.branches = [branch("one"), branch("two", first=leaf("f", 5))]
+    document = """query($s: Boolean!, $n: Int!) {
+      branches { title @skip(if: $s) tags @include(if: $s) leaves { name size } sized(atLeast: $n) { name } }
+    }"""
+    runs = [(True, 1), (False, 1), (True, 2), (False, 2), (True, 1)]
+    expected = {run: STANDARD.execute_sync(document, variable_values={"s": run[0], "n": run[1]}).data for run in runs}
+    # when the same document runs again and again, with variables that change its selection and others
+    for skip, at_least in runs:
+        result = CACHED.execute_sync(document, variable_values={"s": skip, "n": at_least})
+        # then every answer is graphql-core's, for its own variables
+        assert result.errors is None
+        assert result.data == expected[skip, at_least]
+    # and each selection was compiled once for each value of $s (Branch, its leaves and its sized
+    # leaves), never again for another $n, which cannot change what a selection collects
+    assert sorted(compiled) == ["Branch", "Branch", "Leaf", "Leaf", "Leaf", "Leaf"]
