@@ -199,6 +199,15 @@ class Service(Node):
         )
 
 
+def _order_lines(root: Order) -> list[LineItem]:
+    # resolved when asked for: a page of orders that shows no lines builds none
+    return [LineItem.from_domain(line) for line in root.domain.lines]
+
+
+def _order_total(root: Order) -> Decimal:
+    return root.domain.total
+
+
 @strawberry.type(description="An order: a partner's request for service from a provider, through its lifecycle.")
 class Order(Node):
     """An order."""
@@ -211,8 +220,8 @@ class Order(Node):
     status: OrderStatus = strawberry.field(description="Where the order stands.")
     priority: Priority = strawberry.field(description="How urgent it is.")
     version: int = strawberry.field(description="Bumped on every change; send it back as expectedVersion.")
-    line_items: list[LineItem] = strawberry.field(description="What is ordered.")
-    total: Decimal = strawberry.field(description="Sum of the line items.")
+    line_items: list[LineItem] = strawberry.field(resolver=_order_lines, description="What is ordered.")
+    total: Decimal = strawberry.field(resolver=_order_total, description="Sum of the line items.")
     po_number: str = strawberry.field(description="Purchase-order number, if any.")
     po_not_required: bool = strawberry.field(description="True when the partner uses no purchase orders.")
     end_customer: str = strawberry.field(description="The end customer the order is for, if any.")
@@ -309,8 +318,6 @@ class Order(Node):
             status=order.status,
             priority=order.priority,
             version=order.version,
-            line_items=[LineItem.from_domain(line) for line in order.lines],
-            total=order.total,
             po_number=order.po_number,
             po_not_required=order.po_not_required,
             end_customer=order.end_customer,
