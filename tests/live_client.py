@@ -1,7 +1,7 @@
 """A graphql-transport-ws client over a real WebSocket (`websockets`), and a GraphQL-over-HTTP client.
 
 Shared by the scaled-out tests (tests/scaled/) and the fan-out benchmark (bench/fanout.py); it
-speaks the protocol the way tests/api/test_subscriptions.py does (connection_init with the bearer
+speaks the protocol the way the API tests' client (tests/api/live.py) does (connection_init with the bearer
 token, subscribe, next / error / complete, pong to ping), and adds what those two need:
 
 - every message is stamped with `time.perf_counter()` the moment it is read off the socket, so a

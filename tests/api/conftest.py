@@ -1,4 +1,4 @@
-"""API fixtures: the real application over HTTP (httpx + ASGI) on SQLite and PostgreSQL."""
+"""API fixtures: the real application over HTTP (httpx + ASGI), or served by uvicorn, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from adapters.security import Argon2PasswordHasher
 from adapters.settings import Settings
 from ordergraph.app import Runtime, create_app
+from tests.api.live import ALLOWED_ORIGIN, MAX_SUBSCRIPTIONS, Live, live_on
 from tests.api.world import World, build_world
 
 
@@ -70,6 +72,14 @@ def settings_for(database_url: str, files: Path, **overrides: str) -> Settings:
     return Settings.from_env({"DATABASE_URL": database_url, "ORDERGRAPH_FILES_DIR": str(files), **overrides})
 
 
+def app_for(database_url: str, files: Path, **overrides: str) -> Starlette:
+    """The application with test settings and a fast password hasher."""
+    app = create_app(settings_for(database_url, files, **overrides))
+    runtime: Runtime = app.state.runtime
+    runtime.ports = dataclasses.replace(runtime.ports, passwords=Argon2PasswordHasher.fast())
+    return app
+
+
 @pytest.fixture
 async def api(engine: AsyncEngine, database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
     """The real app on a fresh database (either backend) with a world in it."""
@@ -80,3 +90,18 @@ async def api(engine: AsyncEngine, database_url: str, tmp_path: Path) -> AsyncIt
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield Api(GraphQLClient(http), http, runtime, world)
     await runtime.engine.dispose()
+
+
+@pytest.fixture
+async def live(engine: AsyncEngine, database_url: str, tmp_path: Path) -> AsyncIterator[Live]:
+    """The real application served by uvicorn on a free port, on SQLite or PostgreSQL and memory://."""
+    app = app_for(
+        database_url,
+        tmp_path / "files",
+        ORDERGRAPH_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
+        ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION=str(MAX_SUBSCRIPTIONS),
+        ORDERGRAPH_SUBSCRIBER_QUEUE="4",
+    )
+    world = await build_world(app.state.runtime.ports)
+    async with live_on(app, world) as served_live:
+        yield served_live

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.common import to_global_id
 from tests.api import documents as doc
-from tests.api.conftest import Api
+from tests.api.conftest import Api, app_for
 from tests.api.flows import order_at
-from tests.api.test_subscriptions import COMMENT_ADDED, ORDER_UPDATED, Live, app_for, flat_fee_order, live_on
+from tests.api.live import COMMENT_ADDED, ORDER_UPDATED, Live, flat_fee_order, live_on
 from tests.api.world import build_world
 
 

@@ -9,6 +9,7 @@ import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 from domain.identity.model import Actor, Organisation, OrgKind, Programme, Role, User
@@ -21,6 +22,9 @@ from domain.orders.quotes import Quote
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """The time every world starts at."""
+
+D = date(2026, 5, 1)
+"""A date to set an order's date fields to, two months after T0."""
 
 PASSWORD = "correct horse battery staple"
 
@@ -37,6 +41,9 @@ FOREIGN_PROVIDER = "foreign_provider"  # a provider of another programme
 
 ACTORS = (PARTNER, OTHER_PARTNER, PROVIDER, OTHER_PROVIDER, VENDOR, FOREIGN_VENDOR)
 """One of each relationship to an order; tables of expectations are keyed by these."""
+
+EVERY_USER = (PARTNER, PARTNER_2, OTHER_PARTNER, PROVIDER, PROVIDER_2, OTHER_PROVIDER, VENDOR, FOREIGN_VENDOR)
+"""The users the order tests ask, one by one, what they see of an order."""
 
 
 @dataclass
@@ -179,3 +186,28 @@ def committed(order: Order) -> Order:
 def snapshot(order: Order) -> Order:
     """A deep copy to compare against after a refused command."""
     return copy.deepcopy(order)
+
+
+def open_request(world: World, *, provider: str | None = None) -> Order:
+    """A submitted QUOTED order, committed."""
+    order = quoted_draft(world, provider=provider)
+    order.submit(world.actor(PARTNER), world.tick())
+    return committed(order)
+
+
+def approved_order(world: World) -> Order:
+    """A flat-fee order the vendor approved: partner, vendor and provider all have a part in it."""
+    order = flat_fee_draft(world)
+    order.submit(world.actor(PARTNER), world.tick())
+    order.approve(world.actor(VENDOR), world.tick())
+    return committed(order)
+
+
+def accepted(world: World, *, total: int = 1000) -> tuple[Order, Any, Any]:
+    """An open request quoted by both providers, the provider's quote accepted."""
+    order = open_request(world)
+    mine = quote_on(order, world, PROVIDER, total=total)
+    theirs = quote_on(order, world, OTHER_PROVIDER, total=total - 1)
+    committed(order)
+    order.accept_quote(world.actor(PARTNER), world.tick(), mine.id, world.programme.quote_approval_threshold)
+    return committed(order), mine, theirs

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -188,3 +189,8 @@ def comment(
     """A comment through the domain, with small text attachments named `files`."""
     uploads = [(Upload(name, b"hello", "text/plain"), "0" * 64) for name in files]
     return new_comment(actor=author.actor, order=order, now=now, body=body, visibility=visibility, files=uploads)
+
+
+def ids(items: Sequence[Any]) -> list[UUID]:
+    """The ids of `items`, in their order."""
+    return [item.id for item in items]

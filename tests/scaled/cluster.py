@@ -8,6 +8,8 @@ database is a fresh PostgreSQL database per test, migrated with the project's mi
 through the real ports.
 
 Every wait has a deadline and every process is killed in a `finally` (see `Cluster.close`).
+The services are in services.py and the processes in processes.py; this module puts them together
+and re-exports what the tests and bench/fanout.py import from it.
 """
 
 from __future__ import annotations
@@ -15,46 +17,57 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
-import email
-import email.policy
 import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-from aiosmtpd.controller import Controller
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
-
-from adapters import migrations as migrate
-from adapters.db import create_engine
-from adapters.notifications import tables as notification_tables
-from adapters.security import Argon2PasswordHasher
-from adapters.settings import Settings
-from ordergraph.app import build_runtime
 from schema.common import to_global_id
-from tests.api.world import World, build_world
-from tests.live_client import GraphQLHttp
+from tests.api.world import World
+from tests.scaled.processes import Api, Proc, Worker
+from tests.scaled.services import (
+    SECRET_KEY,
+    DeliveryRow,
+    Mail,
+    SmtpSink,
+    ThrowawayRedis,
+    deliveries,
+    fresh_postgres,
+    seed,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-SECRET_KEY = "scaled-tests-signing-key"  # shared by every process, as the README asks when several serve
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+__all__ = [
+    "COMMENT",
+    "COMMENT_ADDED",
+    "FOLLOW_UP",
+    "ORDER_CREATE",
+    "ORDER_UPDATED",
+    "RENAME",
+    "SECRET_KEY",
+    "STATUS_CHANGE",
+    "STEP",
+    "Api",
+    "Cluster",
+    "DeliveryRow",
+    "Mail",
+    "Proc",
+    "SmtpSink",
+    "ThrowawayRedis",
+    "Worker",
+    "assert_exactly_once",
+    "barrier",
+    "cluster_env",
+    "deliveries",
+    "duplicates",
+    "eventually",
+    "flat_fee_order",
+    "follow_up",
+    "fresh_postgres",
+    "seed",
+    "timed",
+]
 
 
 async def eventually(
@@ -71,337 +84,6 @@ async def eventually(
         if time.monotonic() - start > within:
             raise AssertionError(f"not within {within:.1f} s: {what}")
         await asyncio.sleep(every)
-
-
-# ---- Redis ---------------------------------------------------------------------------------------
-
-
-class ThrowawayRedis:
-    """A redis-server of our own on a free port, without persistence: SIGKILL it, start it again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, within: float = 10.0) -> None:
-        assert self.process is None, "already running"
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode} on port {self.port}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not answer on port {self.port} within {within} s")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=5)
-            self.process = None
-
-
-# ---- SMTP ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Mail:
-    """One message the SMTP server accepted."""
-
-    message_id: str
-    notification_id: str  # X-Ordergraph-Notification: the delivery row's id
-    to: str
-    rcpt_tos: tuple[str, ...]
-    subject: str
-    at: float  # time.monotonic() when accepted
-
-
-class SmtpSink:
-    """aiosmtpd on a loopback port of its own, recording every message it accepts (thread-safe).
-
-    `stop()` and `start()` take the server down and bring it back on the same port. `hold()` makes
-    new SMTP transactions wait at MAIL FROM (before anything is handed over) until `release()`:
-    a sender caught there is in the middle of sending, and nothing it sends has been accepted.
-    """
-
-    def __init__(self, *, delay: float = 0.0) -> None:
-        self.port = free_port()
-        self.url = f"smtp://127.0.0.1:{self.port}?timeout=15"
-        self.delay = delay
-        self._lock = threading.Lock()
-        self._mails: list[Mail] = []
-        self._controller: Controller | None = None
-        self._hold = threading.Event()
-        self._hold_after: int | None = None
-        self._holding = 0
-
-    # the handler (runs on the controller's own loop and thread)
-
-    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        with self._lock:
-            if self._hold_after is not None and len(self._mails) >= self._hold_after:
-                self._hold.set()
-        if self._hold.is_set():
-            with self._lock:
-                self._holding += 1
-            try:
-                deadline = time.monotonic() + 60
-                while self._hold.is_set() and time.monotonic() < deadline:  # noqa: ASYNC110 - set by another thread
-                    await asyncio.sleep(0.01)
-            finally:
-                with self._lock:
-                    self._holding -= 1
-        envelope.mail_from = address
-        envelope.mail_options.extend(options)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        mail = Mail(
-            message_id=str(parsed["Message-ID"]),
-            notification_id=str(parsed["X-Ordergraph-Notification"]),
-            to=str(parsed["To"]),
-            rcpt_tos=tuple(envelope.rcpt_tos),
-            subject=str(parsed["Subject"]),
-            at=time.monotonic(),
-        )
-        with self._lock:
-            self._mails.append(mail)
-        return "250 Message accepted for delivery"
-
-    # control (from the test's thread)
-
-    def start(self) -> None:
-        assert self._controller is None, "already running"
-        controller = Controller(self, hostname="127.0.0.1", port=self.port, ready_timeout=10)
-        controller.start()
-        self._controller = controller
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    @property
-    def running(self) -> bool:
-        return self._controller is not None
-
-    def hold(self) -> None:
-        self._hold.set()
-
-    def hold_after(self, accepted: int) -> None:
-        """Hold every transaction that starts once `accepted` messages have been accepted in all."""
-        with self._lock:
-            self._hold_after = accepted
-
-    def release(self) -> None:
-        with self._lock:
-            self._hold_after = None
-        self._hold.clear()
-
-    @property
-    def holding(self) -> int:
-        with self._lock:
-            return self._holding
-
-    @property
-    def mails(self) -> list[Mail]:
-        with self._lock:
-            return list(self._mails)
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self._mails)
-
-    def to(self, recipient: str, subject_part: str = "") -> list[Mail]:
-        """The messages to `recipient` whose subject contains `subject_part` (ignoring case)."""
-        return [m for m in self.mails if m.to == recipient and subject_part.casefold() in m.subject.casefold()]
-
-    def summary(self) -> list[tuple[str, str]]:
-        return [(m.to, m.subject) for m in self.mails]
-
-
-# ---- processes -----------------------------------------------------------------------------------
-
-
-class Proc:
-    """A child process of the test, its output in a log file; stopped (SIGTERM, then SIGKILL) by `stop`."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.log_path = logs / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-        self.log_offset = 0
-
-    def start(self) -> None:
-        assert self.process is None or self.process.poll() is not None, f"{self.name} is running"
-        self.starts += 1
-        with self.log_path.open("ab") as log:
-            log.write(f"\n===== start {self.starts}: {' '.join(self.argv)}\n".encode())
-            log.flush()
-            self.log_offset = log.tell()
-            self.process = subprocess.Popen(
-                self.argv, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-
-    def output(self) -> str:
-        """What the process printed since it was last started."""
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(self.log_offset)
-                return log.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL, at once (the crash under test)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    async def stop(self, grace: float = 10.0) -> int | None:
-        """SIGTERM; SIGKILL if it has not exited after `grace` seconds. Its exit code."""
-        process = self.process
-        if process is None:
-            return None
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            while process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a child process
-                await asyncio.sleep(0.05)
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
-        return process.returncode
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-class Api(Proc):
-    """`ordergraph serve --no-migrate` on a port of its own."""
-
-    def __init__(self, name: str, env: dict[str, str], logs: Path) -> None:
-        self.port = free_port()
-        argv = [sys.executable, "-m", "ordergraph.cli", "serve", "--no-migrate", "--host", "127.0.0.1"]
-        super().__init__(name, [*argv, "--port", str(self.port)], env, logs)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}/graphql"
-        self.gql = GraphQLHttp(self.url)
-
-    async def ready(self, within: float = 60.0) -> None:
-        async with httpx.AsyncClient(base_url=self.url, timeout=1.0) as http:
-            deadline = time.monotonic() + within
-            while time.monotonic() < deadline:
-                assert self.alive, f"{self.name} exited:\n{self.tail()}"
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get("/healthz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.05)
-        raise AssertionError(f"{self.name} did not answer /healthz within {within} s:\n{self.tail()}")
-
-    async def live_updates(self) -> str:
-        """What /healthz says of live updates: "ok" or "interrupted"."""
-        async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as http:
-            health = (await http.get("/healthz")).json()
-        state: str = health["liveUpdates"]
-        return state
-
-
-class Worker(Proc):
-    """`ordergraph worker`: the Dramatiq worker on ORDERGRAPH_BROKER_URL, plus the relay and the sweeper."""
-
-    def __init__(self, name: str, env: dict[str, str], logs: Path, threads: int = 4) -> None:
-        argv = [sys.executable, "-m", "ordergraph.cli", "worker", "--threads", str(threads)]
-        super().__init__(name, argv, env, logs)
-
-    async def ready(self, within: float = 60.0) -> None:
-        """Until it has said it runs (after its database check; the Dramatiq worker starts right after)."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            assert self.alive, f"{self.name} exited:\n{self.tail()}"
-            if "ordergraph worker:" in self.output():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{self.name} did not start within {within} s:\n{self.tail()}")
-
-
-# ---- the database --------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def fresh_postgres(admin_url: str) -> AsyncIterator[str]:
-    """A new, migrated PostgreSQL database (dropped at the end, connections or not)."""
-    name = f"og_scaled_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url)
-    try:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        try:
-            await migrate.upgrade_async(url)
-            yield url
-        finally:
-            async with admin.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
-async def seed(database_url: str, files: Path) -> World:
-    """The API tests' small world (a vendor, partners, providers, users with live tokens), through the real ports."""
-    settings = Settings.from_env(
-        {"DATABASE_URL": database_url, "ORDERGRAPH_FILES_DIR": str(files), "ORDERGRAPH_SECRET_KEY": SECRET_KEY}
-    )
-    runtime = build_runtime(settings)
-    try:
-        return await build_world(dataclasses.replace(runtime.ports, passwords=Argon2PasswordHasher.fast()))
-    finally:
-        await runtime.engine.dispose()
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    id: str
-    recipient: str
-    template: str
-    status: str
-    attempts: int
-    last_error: str
-
-
-async def deliveries(database_url: str) -> list[DeliveryRow]:
-    n = notification_tables.notifications
-    engine = create_engine(database_url, pooled=False)
-    try:
-        async with engine.connect() as conn:
-            query = select(n.c.id, n.c.recipient, n.c.template, n.c.status, n.c.attempts, n.c.last_error)
-            rows = (await conn.execute(query)).all()
-    finally:
-        await engine.dispose()
-    return [DeliveryRow(str(r.id), r.recipient, r.template, r.status, r.attempts, r.last_error) for r in rows]
 
 
 # ---- the cluster ---------------------------------------------------------------------------------
