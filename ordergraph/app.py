@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -15,7 +14,7 @@ from typing import Any, Final
 
 import orjson
 import strawberry
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -41,6 +40,7 @@ from adapters.uow import sql_uow_factory
 from domain.common import Policy, Ports, Unauthenticated
 from domain.identity import Actor, actor_for_token
 from domain.orders import Order, OrderEvent, Viewer, viewer_for
+from ordergraph.bodies import attach_files, parse_request_json
 from ordergraph.downloads import download_route
 from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
 from ordergraph.hints import HintPublisher
@@ -231,17 +231,27 @@ class GraphQLApp(GraphQL[Context, None]):
             try:
                 response = await self.run(request)
             except HTTPException as exc:
+                # the client's mistake (a body that is no GraphQL request): one quiet line, as for GraphQL errors
+                log.info("refused (HTTP %s) at %s: %s", exc.status_code, request.url.path, exc.reason)
                 response = PlainTextResponse(exc.reason, status_code=exc.status_code)
         finally:
             await request.close()  # Strawberry leaves multipart upload files open otherwise
         await response(scope, receive, send)
 
-    def decode_json(self, data: str | bytes) -> object:
-        """JSON bodies; a body that is not UTF-8 is refused like any other unparsable body (400)."""
+    def parse_json(self, data: str | bytes) -> dict[str, Any] | list[Any]:
+        """A request's JSON, an object (or a batch, refused by Strawberry); any other body is a 400 saying why."""
+        return parse_request_json(data)
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, Any]:
+        """One operation with its files at their placeholders (ordergraph.bodies); any other shape is a 400."""
         try:
-            return json.loads(data)
-        except UnicodeDecodeError as exc:
-            raise json.JSONDecodeError("The request body is not UTF-8.", "", 0) from exc
+            form = await request.get_form_data()
+        except ValueError as exc:
+            raise HTTPException(400, "Unable to parse the multipart body.") from exc
+        operations, files_map = form.form.get("operations"), form.form.get("map", "{}")
+        if not isinstance(operations, str | bytes) or not isinstance(files_map, str | bytes):
+            raise HTTPException(400, "A multipart request needs the `operations` and `map` fields as text.")
+        return attach_files(self.parse_json(operations), self.parse_json(files_map), form.files)
 
     def encode_json(self, data: object) -> bytes:
         """Responses serialised with orjson (measured: a page of 50 orders several times faster than json)."""

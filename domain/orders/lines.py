@@ -46,8 +46,9 @@ def validate_lines(lines: Sequence[Line], *, field_name: str = "lines") -> tuple
             raise InvalidInput("A line item's price cannot be negative.", field=where)
         if _places(line.unit_price) > 2 or _places(line.quantity) > 2:
             raise InvalidInput("Prices and quantities have at most two decimal places.", field=where)
-        if line.quantity * line.unit_price >= MAX_AMOUNT:
-            raise InvalidInput(f"A line item's total must stay below {MAX_AMOUNT}.", field=where)
+        # each factor first: the product of two huge ones (1E+500000) overflows the decimal context
+        if max(line.quantity, line.unit_price) >= MAX_AMOUNT or line.quantity * line.unit_price >= MAX_AMOUNT:
+            raise InvalidInput(f"Quantity, price and total of a line item must stay below {MAX_AMOUNT}.", field=where)
     return tuple(Line(line.description.strip(), line.quantity, line.unit_price) for line in lines)
 
 

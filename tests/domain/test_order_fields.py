@@ -344,6 +344,9 @@ def test_a_flat_fee_draft_keeps_the_price_of_its_service() -> None:
         ([Line("a", Decimal(1), Decimal("0.001"))], "two decimal places"),
         ([Line("a", Decimal("1.005"), Decimal(1))], "two decimal places"),
         ([Line("a", Decimal(10), Decimal(100_000_000))], "must stay below"),
+        # huge factors are refused before they are multiplied (their product overflowed: decimal.Overflow)
+        ([Line("a", Decimal("1E+500000"), Decimal("1E+500000"))], "must stay below"),
+        ([Line("a", Decimal("1E+500000"), Decimal(0))], "must stay below"),
     ],
 )
 def test_line_items_are_validated(bad: list[Line], message: str) -> None:
