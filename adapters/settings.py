@@ -23,7 +23,11 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
     ("ORDERGRAPH_FILES_DIR", "./var/files", "Folder for uploaded attachments and generated files"),
     ("ORDERGRAPH_TOKEN_TTL_HOURS", "168", "Lifetime of a bearer token, in hours"),
     ("ORDERGRAPH_GRAPHIQL", "true", "Serve the GraphiQL IDE on GET /graphql"),
-    ("ORDERGRAPH_INTROSPECTION", "true", "Allow schema introspection queries"),
+    (
+        "ORDERGRAPH_INTROSPECTION",
+        "true",
+        "Allow schema introspection queries (off: errors suggest no field or type names either)",
+    ),
     ("ORDERGRAPH_MAX_QUERY_DEPTH", "12", "Deepest selection nesting a query may have"),
     ("ORDERGRAPH_MAX_ALIASES", "30", "Most aliases a query may use"),
     ("ORDERGRAPH_MAX_TOKENS", "3000", "Most lexical tokens a query document may have"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Final
 
 import strawberry
 from graphql import GraphQLError, is_specified_scalar_type
@@ -48,11 +50,22 @@ class Subscription(OrdersSubscription):
     """The subscription root."""
 
 
+_SUGGESTION: Final = re.compile(r"\s*Did you mean [^?]*\?")
+"""graphql-core's hint at the end of a message ("Did you mean 'viewer'?"): it names what the schema holds."""
+
+
 class Schema(strawberry.Schema):
     """Strawberry's schema, logging errors our way: a client's mistake in one line, a bug with its traceback."""
 
+    hide_suggestions = False
+    """Leave graphql-core's "Did you mean ..." hints out of every message: they would tell a client without
+    introspection the schema's field, argument, type and enum names one guess at a time."""
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Log each error once (Strawberry's default logs every one at ERROR, with a traceback)."""
+        if self.hide_suggestions:
+            for error in errors:
+                error.message = _SUGGESTION.sub("", error.message)
         log_errors(errors)
 
 
@@ -85,7 +98,7 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
     ]
     if not options.introspection:
         extensions.append(DisableIntrospection)
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -94,6 +107,8 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=FastPlainFieldExecutionContext,
     )
+    schema.hide_suggestions = not options.introspection  # where the schema is not shown, no hints of it either
+    return schema
 
 
 def schema_sdl() -> str:

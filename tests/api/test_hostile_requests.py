@@ -85,6 +85,39 @@ async def test_a_document_deeper_than_the_limit_is_refused(api: Api, database_ur
     assert served.get("errors") is None and served["data"]["viewer"]["user"]["id"] == user_id(api, "partner")
 
 
+MISTAKES = [
+    ("{ viewr { user { id } } }", {}),  # a field
+    ("{ orders(frist: 5) { totalCount } }", {}),  # an argument
+    ("query($s: [OrderStaus!]) { orders(filter: {statuses: $s}) { totalCount } }", {}),  # a type
+    ("query($s: [OrderStatus!]) { orders(filter: {statuses: $s}) { totalCount } }", {"s": ["DRAF"]}),  # an enum value
+]
+
+
+@pytest.mark.parametrize("introspection", ["true", "false"])
+async def test_without_introspection_no_error_suggests_a_name(
+    api: Api, database_url: str, tmp_path: Path, introspection: str
+) -> None:
+    # given the API with introspection on (GraphiQL's default) or off (production)
+    settings = settings_for(database_url, tmp_path / "hints", ORDERGRAPH_INTROSPECTION=introspection)
+    app = create_app(settings)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+            headers = {"Authorization": f"Bearer {api.world['partner'].token}"}
+            # when a client misspells a field, an argument, a type and an enum value
+            answers = [
+                (await http.post("/graphql", json={"query": q, "variables": v}, headers=headers)).json()
+                for q, v in MISTAKES
+            ]
+    finally:
+        await app.state.runtime.engine.dispose()
+    # then each is refused; only where the schema may be shown does the message suggest the right name
+    messages = [top_level(answer)["message"] for answer in answers]
+    hinted = ["Did you mean" in message for message in messages]
+    assert hinted == [introspection == "true"] * len(MISTAKES), messages
+    if introspection == "false":
+        assert not [m for m in messages if "viewer" in m or "first" in m or "'DRAFT'" in m], messages
+
+
 @pytest.fixture
 async def server(api: Api, database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The same API answering as a real server does: an unhandled exception becomes a 500 response."""
