@@ -27,11 +27,21 @@ from domain.common.ports import (
     Ports,
     UnitOfWork,
 )
-from domain.common.text import MAX_NAME, MAX_TEXT, check_text, has_control, with_article
+from domain.common.text import (
+    MAX_NAME,
+    MAX_SEARCH,
+    MAX_TEXT,
+    check_line,
+    check_text,
+    has_control,
+    search_text,
+    with_article,
+)
 
 __all__ = [
     "MAX_NAME",
     "MAX_PAGE_SIZE",
+    "MAX_SEARCH",
     "MAX_TEXT",
     "BlobStore",
     "Clock",
@@ -58,7 +68,9 @@ __all__ = [
     "Unauthenticated",
     "UnitOfWork",
     "VersionConflict",
+    "check_line",
     "check_text",
     "has_control",
+    "search_text",
     "with_article",
 ]

@@ -4,7 +4,6 @@ from domain.identity.model import AccessToken, Actor, Organisation, OrgKind, Pro
 from domain.identity.ports import Directory, IdentityUnitOfWork, TokenHolders
 from domain.identity.queries import (
     MAX_DIRECTORY_ROWS,
-    MAX_DIRECTORY_SEARCH,
     IdentityQueries,
     OrganisationFilter,
     UserFilter,
@@ -15,7 +14,6 @@ from domain.identity.visibility import visible_user_kinds
 
 __all__ = [
     "MAX_DIRECTORY_ROWS",
-    "MAX_DIRECTORY_SEARCH",
     "AccessToken",
     "Actor",
     "Directory",

@@ -6,15 +6,12 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 from uuid import UUID
 
-from domain.common import InvalidInput
+from domain.common import search_text
 from domain.identity.model import Actor, Organisation, OrgKind, User
 from domain.identity.ports import TokenHolders
 
 MAX_DIRECTORY_ROWS: Final = 500
 """Most organisations or users one directory list returns (the first by name); narrow it with a search."""
-
-MAX_DIRECTORY_SEARCH: Final = 200
-"""Longest search text of a directory list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +33,8 @@ class UserFilter:
 
 
 def directory_search(text: str | None) -> str:
-    """A directory list's search text, trimmed; longer than MAX_DIRECTORY_SEARCH is an input error."""
-    term = (text or "").strip()
-    if len(term) > MAX_DIRECTORY_SEARCH:
-        raise InvalidInput(f"Search text is at most {MAX_DIRECTORY_SEARCH} characters.", field="search")
-    return term
+    """A directory list's search text (domain.common.search_text)."""
+    return search_text(text)
 
 
 class IdentityQueries(TokenHolders, Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Final
 
-from domain.common import MAX_NAME, MAX_TEXT, InvalidInput, check_text
+from domain.common import MAX_NAME, MAX_TEXT, InvalidInput, check_line, check_text
 from domain.orders.lifecycle import Party
 
 
@@ -55,7 +55,7 @@ def validate_fields(changes: dict[str, Any]) -> None:
             value = changes[name]
             if not isinstance(value, str) or len(value) > MAX_NAME:
                 raise InvalidInput(f"{name} must be text of at most {MAX_NAME} characters.", field=name)
-            changes[name] = check_text(value, name).strip()
+            changes[name] = check_line(value, name).strip()
     if "name" in changes and not changes["name"]:
         raise InvalidInput("The name cannot be empty.", field="name")
     if "provider_notes" in changes:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from domain.common import MAX_NAME, InvalidInput, check_text
+from domain.common import MAX_NAME, InvalidInput, check_line
 
 MAX_LINES = 100
 
@@ -39,7 +39,7 @@ def validate_lines(lines: Sequence[Line], *, field_name: str = "lines") -> tuple
         where = f"{field_name}.{index}"
         if not line.description.strip() or len(line.description) > MAX_NAME:
             raise InvalidInput(f"A line item needs a description of 1 to {MAX_NAME} characters.", field=where)
-        check_text(line.description, where)
+        check_line(line.description, where)
         if not line.quantity.is_finite() or line.quantity <= 0:
             raise InvalidInput("A line item's quantity must be greater than zero.", field=where)
         if not line.unit_price.is_finite() or line.unit_price < 0:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import strawberry
 
-from domain.common import InvalidInput, Keyset
+from domain.common import Keyset, search_text
 from domain.orders import OrderFilter, OrderSort, OrderSortField
 from schema.common import SortDirection, ValueKind, decode_id
 from schema.common import decode_cursor as decode_any_cursor
@@ -48,9 +48,7 @@ FILTER = strawberry.argument(description="Filters; every one given must match.")
 
 def to_filter(flt: OrderFilterInput | None, search: str | None) -> OrderFilter:
     """The domain filter for the inputs."""
-    text = (search or "").strip()
-    if len(text) > 200:
-        raise InvalidInput("Search text is at most 200 characters.", field="search")
+    text = search_text(search)
     if flt is None:
         return OrderFilter(search=text)
 

@@ -115,6 +115,7 @@ async def test_ids_that_name_nothing_visible(api: Api) -> None:
         ),
         ("query($s: String) { users(search: $s) { id } }", {"s": "x" * 201}, "search"),
         ("query($s: String) { organisations(search: $s) { id } }", {"s": "x" * 201}, "search"),
+        ("query($s: String) { users(search: $s) { id } }", {"s": "\x00"}, "search"),
     ],
 )
 async def test_bad_directory_arguments_are_input_errors_on_the_argument(
@@ -342,6 +343,10 @@ async def test_refused_documents_carry_a_code_for_programs(api: Api, variables: 
         ("partner", "orderCancel", {"reason": "no\x00pe"}, "reason"),
         ("partner", "commentCreate", {"body": "hi\x00"}, "body"),
         ("partner", "orderUpdate", {"endCustomer": "\x00"}, "endCustomer"),
+        # one-line texts: no line breaks, no override of the text's direction (U+202E: "gpj.exe" shown reversed)
+        ("partner", "orderCreate", {"kind": "QUOTED", "name": "Webinar\r\nBcc: all@example.com"}, "name"),
+        ("partner", "orderCreate", {"kind": "QUOTED", "name": "invoice\u202egpj.exe"}, "name"),
+        ("partner", "orderUpdate", {"campaignName": "Q3\u2066launch"}, "campaignName"),
     ],
 )
 async def test_text_with_a_nul_character_is_an_input_error_on_both_backends(
@@ -380,6 +385,8 @@ async def test_text_with_a_nul_character_is_an_input_error_on_both_backends(
         # a JSON number too large for a float (was an OverflowError in cursor decoding)
         ({"sortBy": {"field": "NUMBER"}, "after": raw_id(f'["NUMBER",1e999,"{uuid.uuid4()}"]')}, "after"),
         ({"search": "s" * 201}, "search"),
+        ({"search": "\x00"}, "search"),  # once matched every order
+        ({"search": "\x00Webinar"}, "search"),
         ({"filter": {"partnerIds": ["garbage"]}}, "filter.partnerIds"),
         ({"filter": {"assigneeIds": [to_global_id("Order", uuid.uuid4())]}}, "filter.assigneeIds"),
     ],

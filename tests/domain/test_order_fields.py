@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from domain.common import with_article
+from domain.common import check_line, search_text, with_article
 from domain.common.errors import InvalidInput, PermissionDenied
 from domain.orders.catalogue import Service
 from domain.orders.events import EVERYONE, EventKind, jsonable
@@ -335,6 +335,7 @@ def test_a_flat_fee_draft_keeps_the_price_of_its_service() -> None:
     ("bad", "message"),
     [
         ([Line(" ", Decimal(1), Decimal(1))], "description"),
+        ([Line("two\nlines", Decimal(1), Decimal(1))], "One-line text"),
         ([Line("x" * 201, Decimal(1), Decimal(1))], "description"),
         ([Line("a", Decimal(0), Decimal(1))], "quantity"),
         ([Line("a", Decimal("NaN"), Decimal(1))], "quantity"),
@@ -463,3 +464,30 @@ def test_new_order_rules() -> None:
         actor=partner, kind=OrderKind.FLAT_FEE, service=other, provider_id=world.org_id(OTHER_PROVIDER), **base
     )
     assert order.provider_id == world.org_id(PROVIDER)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a\nb", "a\r\nb", "a\tb", "\x00", "a\u2028b", "abc\u202egpj.exe", "\u2067x\u2069", "\u200fx"],
+)
+def test_one_line_texts_refuse_breaks_controls_and_direction_overrides(text: str) -> None:
+    with pytest.raises(InvalidInput, match="One-line text") as refused:
+        check_line(text, "name")
+    assert refused.value.field == "name"
+
+
+def test_one_line_texts_keep_what_names_really_hold() -> None:
+    for text in ("Café Müller", "東京 Webinar", "Family 👩\u200d👩\u200d👧", "R&D — Q3 (EMEA)", "a\u00a0b"):
+        assert check_line(text, "name") == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [(None, ""), ("  Webinar ", "Webinar"), ("s" * 200, "s" * 200)])
+def test_search_text_is_trimmed(text: str | None, expected: str) -> None:
+    assert search_text(text) == expected
+
+
+@pytest.mark.parametrize("text", ["s" * 201, "\x00", "\x00Webinar", "a\nb"])
+def test_search_text_is_one_bounded_line(text: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        search_text(text)
+    assert refused.value.field == "search"
