@@ -127,6 +127,15 @@ def verify_order_link(token: str, secret: bytes, now: datetime) -> tuple[UUID, d
     return order_id, expires_at
 
 
+def check_link_opens(order: Order) -> None:
+    """A link resumes a DRAFT only: once the order has been submitted (or cancelled), the link is spent."""
+    if order.status is not OrderStatus.DRAFT:
+        raise InvalidInput(
+            f"This order link no longer opens: order #{order.number} is {order.status.value} now, no longer a DRAFT.",
+            field="token",
+        )
+
+
 def _mac(payload: str, secret: bytes) -> bytes:
     return hmac.new(secret, _LINK_PURPOSE + b":" + payload.encode(), hashlib.sha256).digest()
 

@@ -14,7 +14,7 @@ from domain.identity import Actor, normalise_email
 from domain.notifications.commands import SendMessage, SendOrderLink, UpdateRecipients
 from domain.notifications.deliveries import Delivery, check_resend
 from domain.notifications.follow_ups import new_follow_up
-from domain.notifications.links import OrderLink, new_order_link, verify_order_link
+from domain.notifications.links import OrderLink, check_link_opens, new_order_link, verify_order_link
 from domain.notifications.planning import Person
 from domain.notifications.ports import NotificationsUnitOfWork
 from domain.notifications.recipients import RecipientList
@@ -133,6 +133,7 @@ async def open_order_link(ports: Ports[NotificationsUnitOfWork], actor: Actor, t
             order = await load_visible_order(uow, actor, order_id, None)
         except NotFound:
             raise NotFound("Order", field="token") from None
+    check_link_opens(order)
     return order, expires_at
 
 

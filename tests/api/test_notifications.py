@@ -219,6 +219,27 @@ async def test_an_order_link_resumes_a_draft_for_a_partner_user(api: Api, tmp_pa
     assert (await as_(api, "partner", LINK_OPEN, token=forged))["orderLink"]["userErrors"][0]["field"] == "token"
 
 
+async def test_an_order_link_no_longer_opens_once_its_order_is_submitted(api: Api, tmp_path: Path) -> None:
+    # given a link to a draft, emailed to a partner user
+    order_id = await flat_fee(api, approve=False)
+    input = {"orderId": order_id, "to": "partner_colleague@example.com"}
+    assert (await as_(api, "partner", LINK_SEND, input=input))["orderLinkSend"]["userErrors"] == []
+    [message] = [m for m in await deliver(api, tmp_path / "mail") if m["To"] == "partner_colleague@example.com"]
+    body = message.get_body(("plain",))
+    assert body is not None
+    url = re.search(r"https?://\S+/orders/resume\?token=\S+", body.get_content())
+    assert url is not None
+    token = parse_qs(urlsplit(url.group(0)).query)["token"][0]
+    # when the partner submits the order, and the link is opened after
+    await api.client(SUBMIT, {"id": order_id}, api.world["partner"].token)
+    opened = (await as_(api, "partner_colleague", LINK_OPEN, token=token))["orderLink"]
+    # then the link no longer opens the order, and says why
+    assert opened["order"] is None
+    [error] = opened["userErrors"]
+    assert (error["code"], error["field"]) == ("INVALID_INPUT", "token"), error
+    assert "no longer opens" in error["message"] and "PENDING_APPROVAL" in error["message"]
+
+
 async def test_an_open_quote_request_is_emailed_to_every_provider_of_the_programme(api: Api, tmp_path: Path) -> None:
     # given a quote request addressed to no provider
     ref = await flows.create(api, "QUOTED")

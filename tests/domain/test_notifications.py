@@ -13,7 +13,7 @@ from domain.common.errors import InvalidInput, PermissionDenied
 from domain.identity.model import Organisation
 from domain.notifications.deliveries import Delivery, DeliveryStatus, Template, delivery_visible_to
 from domain.notifications.follow_ups import new_follow_up
-from domain.notifications.links import new_order_link, sign_order_link, verify_order_link
+from domain.notifications.links import check_link_opens, new_order_link, sign_order_link, verify_order_link
 from domain.notifications.planning import Circle, Person, delivery_id, plan_notifications
 from domain.notifications.recipients import NotificationSettings, RecipientList, RecipientSide, settings_visible_to
 from domain.orders.comments import CommentVisibility, new_comment
@@ -29,9 +29,11 @@ from tests.domain.world import (
     PROVIDER_2,
     VENDOR,
     World,
+    approved_order,
     committed,
     flat_fee_draft,
     make_world,
+    open_request,
     quote_on,
     quoted_draft,
 )
@@ -489,6 +491,16 @@ def test_an_order_link_verifies_until_it_expires() -> None:
     for bad in (forged, token[:-2], "", "a.b.c", token + "x", token.replace(".", "", 1)):
         with pytest.raises(InvalidInput):
             verify_order_link(bad, secret, world.now)
+
+
+def test_an_order_link_opens_only_while_its_order_is_a_draft() -> None:
+    world = make_world()
+    # a draft opens; once submitted (or approved), the link is spent
+    check_link_opens(committed(flat_fee_draft(world)))
+    for order in (open_request(world), approved_order(world)):
+        with pytest.raises(InvalidInput, match=f"no longer opens: order #{order.number} is {order.status.value}") as no:
+            check_link_opens(order)
+        assert no.value.field == "token"
 
 
 def test_an_order_link_goes_to_a_partner_user_for_a_draft() -> None:
