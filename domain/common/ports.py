@@ -26,6 +26,10 @@ class Clock(Protocol):
 class BlobStore(Protocol):
     """Content-addressed file storage: each distinct content is stored once, by SHA-256."""
 
+    async def digest(self, data: bytes) -> str:
+        """The SHA-256 hex digest `put` would store `data` under, storing nothing (checks come first)."""
+        ...
+
     async def put(self, data: bytes) -> str:
         """Store `data` (idempotently) and return its SHA-256 hex digest."""
         ...

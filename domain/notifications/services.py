@@ -18,7 +18,7 @@ from domain.notifications.links import OrderLink, check_link_opens, new_order_li
 from domain.notifications.planning import Person
 from domain.notifications.ports import NotificationsUnitOfWork
 from domain.notifications.recipients import RecipientList
-from domain.orders import Comment, Order, Upload, check_upload, load_visible_order
+from domain.orders import Comment, Order, keyed_uploads, load_visible_order, store_uploads
 
 
 async def update_recipients(
@@ -54,13 +54,11 @@ async def unwatch_order(ports: Ports[NotificationsUnitOfWork], actor: Actor, ord
 
 async def send_message(ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd: SendMessage) -> tuple[Order, Comment]:
     """Post a follow-up that is emailed to its addresses; optionally reassign the order and watch it."""
-    for upload in cmd.uploads:
-        check_upload(upload)
+    files = await keyed_uploads(ports.blobs, cmd.uploads)
     async with ports.uow() as uow:
         order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
         now = ports.clock.now()
         colleagues = await _colleague_emails(uow, actor, cmd.to)
-        files: list[tuple[Upload, str]] = [(upload, await ports.blobs.put(upload.data)) for upload in cmd.uploads]
         comment = new_follow_up(
             actor=actor,
             order=order,
@@ -85,6 +83,7 @@ async def send_message(ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd:
             await uow.orders.save(order)
         if cmd.watch:
             await uow.notifications.watch(order.id, actor.user_id, now)
+        await store_uploads(ports.blobs, files)  # every check passed: only now are the files stored
         await uow.commit()
     return order, comment
 

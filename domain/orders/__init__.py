@@ -44,7 +44,7 @@ from domain.orders.queries import (
 )
 from domain.orders.quotes import Quote, QuoteStatus
 from domain.orders.services._common import load_visible_order
-from domain.orders.services.comments import create_comment
+from domain.orders.services.comments import create_comment, keyed_uploads, store_uploads
 from domain.orders.services.orders import (
     approve_order,
     archive_order,
@@ -134,6 +134,7 @@ __all__ = [
     "create_order",
     "decline_quote",
     "event_channels",
+    "keyed_uploads",
     "left_view",
     "live_audience",
     "live_channels",
@@ -143,6 +144,7 @@ __all__ = [
     "reject_order",
     "reject_quote",
     "seen_before",
+    "store_uploads",
     "submit_order",
     "submit_quote",
     "subscriber_channels",

@@ -8,6 +8,7 @@ ELF binary under office names).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.orders import tables as order_tables
+from domain.orders.comments import MAX_ATTACHMENTS_PER_COMMENT, MAX_COMMENT_CHARS
 from ordergraph.limits import graphql_body_limit
 from tests.api.conftest import Api
 from tests.api.flows import MEMBERS, OrderRef, comment, order_at, post_comment, read_order, settle_uploads
@@ -325,3 +327,72 @@ async def test_an_attachment_is_only_reachable_through_the_comment_it_was_saved_
     mutations = (await api.client(introspection, token=api.world["partner"].token))["__schema"]
     names = {f["name"] for f in mutations["mutationType"]["fields"]}
     assert not {n for n in names if n.startswith(("comment", "attachment")) and n != "commentCreate"}
+
+
+# ---- a refusal stores nothing ---------------------------------------------------------------------
+
+
+def blob_folder(api: Api) -> dict[str, str]:
+    """Every file of the blob store by its path, with the SHA-256 of its bytes."""
+    root = api.runtime.settings.files_dir
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+COMMENT_CREATE_IDS = """
+mutation($input: CommentCreateInput!) {
+  commentCreate(input: $input) { comment { id } userErrors { code field } }
+}"""
+MESSAGE_SEND = """
+mutation($input: OrderMessageSendInput!) {
+  orderMessageSend(input: $input) { comment { id } userErrors { code field } }
+}"""
+
+
+async def multipart(api: Api, document: str, input: dict[str, Any], files: list[tuple[str, bytes, str]]) -> Any:
+    """A multipart mutation by the partner with `files` as input.attachments; its JSON answer."""
+    operations = {"query": document, "variables": {"input": {**input, "attachments": [None] * len(files)}}}
+    response = await api.http.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps(_placeholders(len(files)))},
+        files={str(i): spec for i, spec in enumerate(files)},
+        headers={"Authorization": f"Bearer {api.world['partner'].token}"},
+    )
+    settle_uploads()
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _placeholders(count: int) -> dict[str, list[str]]:
+    return {str(i): [f"variables.input.attachments.{i}"] for i in range(count)}
+
+
+@pytest.mark.parametrize(
+    ("mutation", "status", "changes", "count", "refusal"),
+    [
+        ("commentCreate", "PENDING_QUOTES", {"body": "x" * (MAX_COMMENT_CHARS + 1)}, 3, ("INVALID_INPUT", "body")),
+        ("commentCreate", "ARCHIVED", {}, 3, ("PERMISSION_DENIED", "orderId")),
+        ("commentCreate", "PENDING_QUOTES", {}, MAX_ATTACHMENTS_PER_COMMENT + 1, ("INVALID_INPUT", "attachments")),
+        ("orderMessageSend", "PENDING_QUOTES", {"subject": "s" * 201}, 3, ("INVALID_INPUT", "subject")),
+        ("orderMessageSend", "PENDING_QUOTES", {"to": ["not an address"]}, 3, ("INVALID_INPUT", "to.0")),
+    ],
+)
+async def test_a_refused_comment_or_follow_up_stores_none_of_its_files(
+    api: Api, mutation: str, status: str, changes: dict[str, Any], count: int, refusal: tuple[str, str]
+) -> None:
+    # given an order, and the blob folder as it is (one attachment already stored)
+    ref = await order_at(api, status)
+    kept = [("a.txt", b"kept", "text/plain")]
+    await comment(api, await order_at(api, "PENDING_QUOTES"), "partner", "earlier", files=kept)
+    before = blob_folder(api)
+    assert before
+    # when a comment (or a follow-up) with files of new content is refused for a reason besides the files
+    files = [(f"note-{i}.txt", f"note {i} of a refused comment".encode(), "text/plain") for i in range(count)]
+    input = {"orderId": ref.id, "body": "See attached", **changes}
+    if mutation == "orderMessageSend":
+        input = {"to": ["client@customer.example"], "subject": "Hello", **input}
+    answer = await multipart(api, MESSAGE_SEND if mutation == "orderMessageSend" else COMMENT_CREATE_IDS, input, files)
+    # then it is refused, and the blob folder is byte for byte what it was (once: 10 blobs of 5 MB left behind)
+    assert "errors" not in answer, answer
+    assert [(e["code"], e["field"]) for e in answer["data"][mutation]["userErrors"]] == [refusal]
+    assert blob_folder(api) == before

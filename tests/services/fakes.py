@@ -402,6 +402,10 @@ class FakeBlobStore:
         self.blobs: dict[str, bytes] = {}
         self.puts = 0
 
+    async def digest(self, data: bytes) -> str:
+        """The SHA-256 of `data`; nothing stored."""
+        return hashlib.sha256(data).hexdigest()
+
     async def put(self, data: bytes) -> str:
         """Store `data` once; its SHA-256."""
         self.puts += 1
