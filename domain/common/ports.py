@@ -54,8 +54,12 @@ class PasswordHasher(Protocol):
         """The stored form of `password`."""
         ...
 
-    def verify(self, stored: str, password: str) -> bool:
-        """True when `password` matches `stored`."""
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """True when `password` matches `stored`.
+
+        `stored` None (no such user) does the same work against a hash of nothing and is False: one
+        verification either way, so the time of an answer never tells which emails exist.
+        """
         ...
 
 

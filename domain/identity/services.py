@@ -16,9 +16,6 @@ from domain.identity.model import (
 )
 from domain.identity.ports import IdentityUnitOfWork, TokenHolders
 
-# Verified against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH_INPUT = "ordergraph-timing-equaliser"
-
 
 @dataclass(frozen=True, slots=True)
 class SignIn:
@@ -31,17 +28,19 @@ class SignIn:
 
 
 async def sign_in(ports: Ports[IdentityUnitOfWork], email: str, password: str) -> SignIn:
-    """Exchange email and password for a new bearer token (returned once, stored hashed) and its actor."""
+    """Exchange email and password for a new bearer token (returned once, stored hashed) and its actor.
+
+    One password verification whatever the email (an unknown one is verified against nothing), and no
+    pooled connection held while it runs: the user is read in one unit of work, the token added in another.
+    """
     async with ports.uow() as uow:
         user = await uow.directory.user_by_email(normalise_email(email))
-        if user is None or not user.active:
-            ports.passwords.verify(ports.passwords.hash(_DUMMY_HASH_INPUT), password)
-            raise InvalidCredentials("Email or password is wrong.", field="password")
-        if not ports.passwords.verify(user.password_hash, password):
-            raise InvalidCredentials("Email or password is wrong.", field="password")
-        organisation = await uow.directory.organisation(user.organisation_id)
-        if organisation is None:  # pragma: no cover - a user's organisation is a foreign key
-            raise InvalidCredentials("Email or password is wrong.", field="password")
+        organisation = await uow.directory.organisation(user.organisation_id) if user else None
+    known = user is not None and user.active and organisation is not None
+    matched = await ports.passwords.verify(user.password_hash if user is not None and known else None, password)
+    if user is None or organisation is None or not (known and matched):
+        raise InvalidCredentials("Email or password is wrong.", field="password")
+    async with ports.uow() as uow:
         now = ports.clock.now()
         secret = new_token_secret()
         token = AccessToken(token_digest(secret), user.id, now, now + ports.policy.token_ttl)

@@ -394,9 +394,10 @@ async def test_argon2_hashes_are_stored_and_verified(sessions: async_sessionmake
     async with SqlUnitOfWork(sessions) as uow:
         stored = await uow.directory.user(user.id)
     assert stored is not None
-    assert hasher.verify(stored.password_hash, "correct horse")
-    assert not hasher.verify(stored.password_hash, "wrong")
-    assert not hasher.verify("not an argon2 hash", "correct horse")
+    assert await hasher.verify(stored.password_hash, "correct horse")
+    assert not await hasher.verify(stored.password_hash, "wrong")
+    assert not await hasher.verify("not an argon2 hash", "correct horse")
+    assert not await hasher.verify(None, "correct horse")  # no user: the same work, never a match
     assert hasher.needs_rehash(stored.password_hash) is False
     assert Argon2PasswordHasher().needs_rehash(stored.password_hash) is True
 

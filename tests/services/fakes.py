@@ -384,15 +384,17 @@ class FakePasswordHasher:
 
     def __init__(self) -> None:
         self.verifications = 0
+        self.hashes = 0
 
     def hash(self, password: str) -> str:
         """The stored form."""
+        self.hashes += 1
         return self.PREFIX + password
 
-    def verify(self, stored: str, password: str) -> bool:
-        """True when `password` is the one stored."""
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """True when `password` is the one stored (never for no hash)."""
         self.verifications += 1
-        return stored == self.PREFIX + password
+        return stored is not None and stored == self.PREFIX + password
 
 
 class FakeBlobStore:

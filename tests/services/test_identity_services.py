@@ -49,6 +49,21 @@ async def test_wrong_credentials_are_refused_the_same_way(scene: Scene, email: s
     assert scene.store.snapshot() == before
 
 
+@pytest.mark.parametrize("email", ["partner@example.test", "nobody@example.test", "inactive_provider@example.test"])
+async def test_every_sign_in_costs_one_verification_and_no_hash(scene: Scene, email: str) -> None:
+    # given a count of the password work before
+    passwords = scene.fakes.passwords
+    hashes = passwords.hashes
+    # when someone signs in with a known, an unknown or an inactive email (right password or not)
+    with pytest.raises(InvalidCredentials):
+        await identity_services.create_token(scene.ports, email, "wrong")
+    if email == "partner@example.test":
+        await identity_services.create_token(scene.ports, email, PASSWORD)
+    # then each attempt was one verification and no hashing: the same work, so the same time, either way
+    attempts = 2 if email == "partner@example.test" else 1
+    assert (passwords.verifications, passwords.hashes - hashes) == (attempts, 0)
+
+
 async def test_a_token_works_until_it_expires(world: World) -> None:
     store = FakeStore()
     store.seed(world)
