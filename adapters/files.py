@@ -11,13 +11,16 @@ import os
 import re
 import struct
 import tempfile
+import time
 import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
 import filetype
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+_SWEEP_BATCH: Final = 500
 
 
 class BlobCorrupted(Exception):
@@ -65,7 +68,10 @@ class LocalBlobStore:
         path = self.path_for(digest)
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_size == len(data):
-                return digest  # already stored: same name, same size, and it is never modified
+                # already stored (same name, same size, never modified): made fresh again, so that the
+                # sweep keeps it for the transaction about to reference it
+                os.utime(path)
+                return digest
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
@@ -82,6 +88,55 @@ class LocalBlobStore:
             raise
         _fsync_dir(path.parent)
         return digest
+
+    async def sweep(self, referenced: Callable[[list[str]], Awaitable[set[str]]], *, older_than: float) -> int:
+        """Delete blobs unreferenced (by `referenced`, per batch) and untouched for `older_than` seconds.
+
+        Temporary files as old go too (a crash mid-write leaves them); it returns how many files went.
+
+        A blob is renamed aside before it is deleted, and kept after all when an upload touched it
+        meanwhile: an upload that reuses it either touches it first (then it stays) or finds it gone
+        (then it stores it again), so no attachment is ever left without its blob.
+        """
+        cutoff = time.time() - older_than
+        digests, temporary = await asyncio.to_thread(self._stale, cutoff)
+        removed = len(temporary)
+        for start in range(0, len(digests), _SWEEP_BATCH):
+            batch = digests[start : start + _SWEEP_BATCH]
+            kept = await referenced(batch)
+            for digest in batch:
+                if digest not in kept and await asyncio.to_thread(self._remove_if_stale, digest, cutoff):
+                    removed += 1
+        return removed
+
+    def _stale(self, cutoff: float) -> tuple[list[str], list[Path]]:
+        digests: list[str] = []
+        temporary: list[Path] = []
+        if not self.root.exists():
+            return digests, temporary
+        for path in self.root.glob("??/??/*"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime >= cutoff:
+                    continue
+                if _DIGEST.fullmatch(path.name):
+                    digests.append(path.name)
+                elif path.name.startswith((".tmp-", ".sweep-")):  # left by a crash mid-write or mid-sweep
+                    path.unlink()
+                    temporary.append(path)
+        return digests, temporary
+
+    def _remove_if_stale(self, digest: str, cutoff: float) -> bool:
+        path = self.path_for(digest)
+        aside = path.with_name(f".sweep-{digest}")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return False
+        if aside.stat().st_mtime >= cutoff:  # an upload reused it after it was listed: it stays
+            os.replace(aside, path)
+            return False
+        aside.unlink()
+        return True
 
     @staticmethod
     def _get(path: Path, digest: str) -> bytes | None:

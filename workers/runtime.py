@@ -30,6 +30,7 @@ from adapters.db import create_engine
 from adapters.email import Links, Mailer, Renderer, SmtpMailer, mailer_for
 from domain.common import BlobStore, Clock
 from workers.actors import Actors, declare_actors
+from workers.blob_sweep import run_sweeps
 from workers.broker import NAMESPACE, is_in_process, make_broker
 from workers.delivery import DeliveryPolicy, Sender
 from workers.relay import Relay
@@ -60,6 +61,7 @@ class Notifier:
         self, config: NotifierConfig, engine: AsyncEngine, blobs: BlobStore, clock: Clock, mailer: Mailer | None = None
     ) -> None:
         self.config = config
+        self.engine = engine
         self.blobs = blobs
         self.clock = clock
         self.mailer = mailer or mailer_for(config.smtp_url, config.mail_dir)
@@ -76,6 +78,7 @@ class Notifier:
         self._sender_engine: AsyncEngine | None = None
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._sweeps: asyncio.Task[None] | None = None
 
     @property
     def in_process(self) -> bool:
@@ -113,6 +116,7 @@ class Notifier:
         if relay:
             self._stop = asyncio.Event()
             self._task = asyncio.create_task(self.relay.run(self._stop, interval=self.config.relay_interval))
+            self._sweeps = asyncio.create_task(run_sweeps(self._stop, self.engine, self.blobs))
 
     async def stop(self) -> None:
         """Stop the relay, then the worker (it finishes the messages in hand), then close the broker."""
@@ -120,7 +124,9 @@ class Notifier:
             self._stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = self._stop = None
+                if self._sweeps is not None:
+                    await self._sweeps
+            self._task = self._stop = self._sweeps = None
         if self._worker is not None:
             await asyncio.to_thread(self._worker.stop, 30_000)
             self._worker = None

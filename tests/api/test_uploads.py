@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from adapters.files import LocalBlobStore
 from adapters.orders import tables as order_tables
 from domain.orders.comments import MAX_ATTACHMENTS_PER_COMMENT, MAX_COMMENT_CHARS
 from ordergraph.limits import graphql_body_limit
 from tests.api.conftest import Api
 from tests.api.flows import MEMBERS, OrderRef, comment, order_at, post_comment, read_order, settle_uploads
+from workers.blob_sweep import sweep_blobs
 
 FILES = Path(__file__).parents[1] / "fixtures" / "files"
 MB = 1024 * 1024
@@ -396,3 +399,21 @@ async def test_a_refused_comment_or_follow_up_stores_none_of_its_files(
     assert "errors" not in answer, answer
     assert [(e["code"], e["field"]) for e in answer["data"][mutation]["userErrors"]] == [refusal]
     assert blob_folder(api) == before
+
+
+async def test_the_sweep_keeps_every_attached_blob_and_deletes_the_unreferenced(api: Api) -> None:
+    # given an attachment stored an hour and more ago, and a blob no attachment references, as old
+    ref = await order_at(api, "PENDING_QUOTES")
+    attached = await comment(api, ref, "partner", "kept", files=[("kept.txt", b"attached and kept", "text/plain")])
+    store = api.runtime.ports.blobs
+    assert isinstance(store, LocalBlobStore)
+    orphan = await store.put(b"stored by a transaction that failed")
+    for path in store.root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (path.stat().st_mtime - 7200,) * 2)
+    # when the sweep runs against the application's database
+    removed = await sweep_blobs(api.runtime.engine, store, older_than=3600)
+    # then the orphan is gone and the attachment still downloads
+    assert removed == 1 and await store.get(orphan) is None
+    response = await download(api, attached["attachments"][0]["url"], "partner")
+    assert (response.status_code, response.content) == (200, b"attached and kept")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import os
 import stat
+import time
 import zipfile
 from pathlib import Path
 
@@ -307,3 +309,69 @@ async def test_a_blob_changed_on_disk_is_reported_not_served(tmp_path: Path) -> 
 
     with pytest.raises(BlobCorrupted):
         await store.get(digest)
+
+
+# ---- the sweep of unreferenced blobs ------------------------------------------------------------------
+
+HOUR = 3600.0
+
+
+def aged(store: LocalBlobStore, digest: str, seconds: float) -> None:
+    """Make a blob look last stored `seconds` ago."""
+    path = store.path_for(digest)
+    then = path.stat().st_mtime - seconds
+    os.utime(path, (then, then))
+
+
+async def test_the_sweep_deletes_only_old_blobs_nothing_references(tmp_path: Path) -> None:
+    # given a referenced old blob, an unreferenced old one, an unreferenced new one, and an old temp file
+    store = LocalBlobStore(tmp_path / "blobs")
+    kept_old, gone, fresh = [await store.put(f"blob {n}".encode()) for n in range(3)]
+    for digest in (kept_old, gone):
+        aged(store, digest, 2 * HOUR)
+    leftover = store.path_for(gone).parent / ".tmp-crashed"
+    leftover.write_bytes(b"half a file")
+    os.utime(leftover, (0, 0))
+    asked: list[list[str]] = []
+
+    async def referenced(digests: list[str]) -> set[str]:
+        asked.append(sorted(digests))
+        return {kept_old} & set(digests)
+
+    # when the sweep runs for blobs untouched for an hour
+    removed = await store.sweep(referenced, older_than=HOUR)
+    # then only the old unreferenced blob and the temp file went; only old blobs were looked up
+    assert removed == 2
+    assert asked == [sorted([kept_old, gone])]
+    assert await store.get(kept_old) == b"blob 0" and await store.get(fresh) == b"blob 2"
+    assert await store.get(gone) is None and not leftover.exists()
+
+
+async def test_a_blob_reused_by_an_upload_is_fresh_again_and_survives_the_sweep(tmp_path: Path) -> None:
+    # given an old unreferenced blob
+    store = LocalBlobStore(tmp_path / "blobs")
+    digest = await store.put(b"same content")
+    aged(store, digest, 2 * HOUR)
+
+    async def nothing(_digests: list[str]) -> set[str]:
+        return set()
+
+    # when an upload stores the same content again (its transaction not yet committed), then the sweep runs
+    assert await store.put(b"same content") == digest
+    assert await store.sweep(nothing, older_than=HOUR) == 0
+    # then the blob is still there for the attachment about to reference it
+    assert await store.get(digest) == b"same content"
+
+
+def test_a_blob_touched_between_listing_and_deletion_is_put_back(tmp_path: Path) -> None:
+    # given an old blob that the sweep listed as stale
+    store = LocalBlobStore(tmp_path / "blobs")
+    digest = asyncio.run(store.put(b"raced"))
+    aged(store, digest, 2 * HOUR)
+    cutoff = time.time() - HOUR
+    # when an upload reuses it after the listing (it is touched), and only then the sweep removes it
+    os.utime(store.path_for(digest))
+    assert store._remove_if_stale(digest, cutoff) is False
+    # then it is back in place, and nothing is left aside
+    assert store.path_for(digest).read_bytes() == b"raced"
+    assert [p.name for p in store.path_for(digest).parent.iterdir()] == [digest]
