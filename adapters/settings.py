@@ -46,6 +46,11 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
     ),
     ("ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", "20", "Most operations one WebSocket connection may run at once"),
     (
+        "ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS",
+        "60",
+        "Seconds a WebSocket connection may stay open without its connection_init (either protocol)",
+    ),
+    (
         "ORDERGRAPH_SUBSCRIBER_QUEUE",
         "256",
         "Live events queued per subscription; a subscriber that falls this far behind is ended with an error",
@@ -130,6 +135,7 @@ class Settings:
     # Live subscriptions (defaulted, so code that builds Settings by hand need not know them).
     broadcast_url: str = _DEFAULTS["ORDERGRAPH_BROADCAST_URL"]
     max_subscriptions_per_connection: int = int(_DEFAULTS["ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION"])
+    ws_init_timeout_seconds: int = int(_DEFAULTS["ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS"])
     subscriber_queue: int = int(_DEFAULTS["ORDERGRAPH_SUBSCRIBER_QUEUE"])
     # Notifications (defaulted likewise).
     broker_url: str = ""
@@ -177,6 +183,7 @@ class Settings:
             db_pool_size=parsed("ORDERGRAPH_DB_POOL_SIZE", _positive_int),
             broadcast_url=parsed("ORDERGRAPH_BROADCAST_URL", _broadcast_url),
             max_subscriptions_per_connection=parsed("ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", _positive_int),
+            ws_init_timeout_seconds=parsed("ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS", _positive_int),
             subscriber_queue=parsed("ORDERGRAPH_SUBSCRIBER_QUEUE", _positive_int),
             broker_url=parsed("ORDERGRAPH_BROKER_URL", _broker_url),
             smtp_url=parsed("ORDERGRAPH_SMTP_URL", _smtp_url),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import gc
@@ -26,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET, UnsetType
 
 from adapters.db import create_engine, for_reading, session_factory
@@ -192,6 +194,30 @@ class _WebSocketAdapter(TextWebSocketAdapter):
         await super().close(code, reason)
 
 
+class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol, which, like graphql-transport-ws, closes a socket that never initialises.
+
+    Strawberry's handler leaves a socket without connection_init open for ever (and so a process's
+    sockets can be exhausted by clients that connect and say nothing); after the view's
+    connection_init_wait_timeout it is closed with 4408, as graphql-transport-ws does.
+    """
+
+    async def handle(self) -> None:
+        watchdog = asyncio.create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+
+    async def _close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self.connection_acknowledged:
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await self.websocket.close(code=4408, reason="Connection initialisation timeout")
+
+
 def _close_reason(text: str) -> str:
     # A close frame's reason is at most 123 bytes of UTF-8.
     return text.encode()[:123].decode(errors="ignore")
@@ -202,6 +228,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     websocket_adapter_class = _WebSocketAdapter
     graphql_transport_ws_handler_class = FanOutHandler
+    graphql_ws_handler_class = _LegacyWSHandler
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
@@ -212,6 +239,7 @@ class GraphQLApp(GraphQL[Context, None]):
             multipart_uploads_enabled=True,
             allowed_origins=settings.allowed_origins,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
         )
         self.runtime = runtime
         self.fan_out = FanOut(

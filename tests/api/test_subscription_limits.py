@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 import websockets
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import schema.orders.live
+from tests.api.conftest import app_for
 from tests.api.live import (
     ALLOWED_ORIGIN,
     COMMENT_ADDED,
@@ -22,6 +25,7 @@ from tests.api.live import (
     GraphQLWS,
     Live,
     flat_fee_order,
+    served,
     uuid_of,
 )
 
@@ -140,3 +144,19 @@ async def test_a_subscriber_that_falls_behind_is_ended_with_an_error(live: Live)
     again = await client.subscribe(ORDER_UPDATED)
     await client.nothing(again)
     await client.close()
+
+
+@pytest.mark.parametrize("protocol", ["graphql-ws", "graphql-transport-ws"])
+async def test_a_socket_that_never_sends_connection_init_is_closed(
+    engine: AsyncEngine, database_url: str, tmp_path: Path, protocol: str
+) -> None:
+    # given the API with a wait for connection_init of one second (a minute by default)
+    app = app_for(database_url, tmp_path / "files", ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS="1")
+    async with served(app) as port:
+        # when a client opens a socket with either protocol and says nothing
+        url = f"ws://127.0.0.1:{port}/graphql"
+        async with websockets.connect(url, subprotocols=[websockets.Subprotocol(protocol)]) as ws:
+            # then the server closes it with 4408 (the legacy protocol once kept it open for ever)
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), timeout=10)
+            assert ws.close_code == 4408, (ws.close_code, ws.close_reason)
