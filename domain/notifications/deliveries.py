@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
+from typing import Final
 from uuid import UUID
 
-from domain.common import NotFound
+from domain.common import InvalidInput, NotFound
 from domain.identity import Actor
 from domain.orders import (
     Audience,
@@ -76,8 +77,27 @@ def delivery_visible_to(actor: Actor, order: Order, delivery: Delivery) -> bool:
     )
 
 
-def check_resend(actor: Actor, order: Order, delivery: Delivery | None) -> Delivery:
-    """The delivery to send again: any the actor may see (a pending one is tried at once, a sent one once more)."""
+RESEND_COOLDOWN: Final = timedelta(minutes=10)
+"""How long after an email was sent it may be sent once more: resends make copies, not a stream of them."""
+
+
+def check_resend(actor: Actor, order: Order, delivery: Delivery | None, now: datetime) -> Delivery:
+    """The delivery to send again: one the actor may see that failed, is retrying, or was sent a while ago.
+
+    A failed one starts over and a retrying one is tried at once (neither makes a second email); a
+    sent one becomes a new email, at most once per RESEND_COOLDOWN; one still queued for its first try
+    is on its way already.
+    """
     if delivery is None or not delivery_visible_to(actor, order, delivery):
         raise NotFound("Notification")
+    if delivery.status is DeliveryStatus.PENDING and delivery.attempts == 0:
+        raise InvalidInput("This email is queued for its first try already; it goes out as soon as it can.", field="id")
+    if delivery.status is DeliveryStatus.SENT and delivery.sent_at is not None:
+        allowed_at = delivery.sent_at + RESEND_COOLDOWN
+        if now < allowed_at:
+            raise InvalidInput(
+                f"This email was sent at {delivery.sent_at.isoformat(timespec='seconds')}; "
+                f"it can be sent again from {allowed_at.isoformat(timespec='seconds')}.",
+                field="id",
+            )
     return delivery

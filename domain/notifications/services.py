@@ -137,13 +137,14 @@ async def open_order_link(ports: Ports[NotificationsUnitOfWork], actor: Actor, t
 
 
 async def resend_notification(ports: Ports[NotificationsUnitOfWork], actor: Actor, delivery_id: UUID) -> Delivery:
-    """Send one notification again now (a sent one once more; a pending or failed one retried at once)."""
+    """Send one notification again now (see check_resend: a sent one once more, after a cool-down)."""
     async with ports.uow() as uow:
         delivery = await uow.notifications.delivery(delivery_id)
         order = await uow.orders.get(delivery.order_id) if delivery else None
         if order is None:
             raise NotFound("Notification")
-        check_resend(actor, order, delivery)
-        resent = await uow.notifications.resend(delivery_id, ports.clock.now())
+        now = ports.clock.now()
+        check_resend(actor, order, delivery, now)
+        resent = await uow.notifications.resend(delivery_id, now)
         await uow.commit()
     return resent

@@ -41,6 +41,6 @@ async def resolve(
 
 field = strawberry.mutation(
     resolver=resolve,
-    description="Send a notification you may see again now: a sent one is sent once more (as a new email), a "
-    "pending or failed one is retried at once.",
+    description="Send a notification you may see again now: a failed or retrying one is tried at once; a sent "
+    "one is sent once more (as a new email), at most every 10 minutes; one queued for its first try is refused.",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -9,9 +10,9 @@ from uuid import uuid4
 
 import pytest
 
-from domain.common.errors import InvalidInput, PermissionDenied
+from domain.common.errors import InvalidInput, NotFound, PermissionDenied
 from domain.identity.model import Organisation
-from domain.notifications.deliveries import Delivery, DeliveryStatus, Template, delivery_visible_to
+from domain.notifications.deliveries import Delivery, DeliveryStatus, Template, check_resend, delivery_visible_to
 from domain.notifications.follow_ups import new_follow_up
 from domain.notifications.links import check_link_opens, new_order_link, sign_order_link, verify_order_link
 from domain.notifications.planning import Circle, Person, delivery_id, plan_notifications
@@ -464,6 +465,44 @@ def test_the_log_shows_each_organisation_its_own_deliveries() -> None:
         OTHER_PARTNER: [],
         OTHER_PROVIDER: [],
     }
+
+
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("status", "attempts", "sent_minutes_ago", "refused"),
+    [
+        pytest.param(DeliveryStatus.FAILED, 15, None, None, id="failed: starts over"),
+        pytest.param(DeliveryStatus.PENDING, 3, None, None, id="retrying: tried at once"),
+        pytest.param(DeliveryStatus.PENDING, 0, None, "queued for its first try", id="queued: on its way"),
+        pytest.param(DeliveryStatus.SENT, 1, 1, "can be sent again from", id="sent a minute ago"),
+        pytest.param(DeliveryStatus.SENT, 1, 9, "can be sent again from", id="sent 9 minutes ago"),
+        pytest.param(DeliveryStatus.SENT, 1, 10, None, id="sent 10 minutes ago: once more"),
+    ],
+)
+def test_a_resend_never_makes_a_stream_of_copies(
+    status: DeliveryStatus, attempts: int, sent_minutes_ago: int | None, refused: str | None
+) -> None:
+    world = make_world()
+    _, order = flat_fee_approved(world)
+    now = world.tick()
+    sent_at = now - sent_minutes_ago * MINUTE if sent_minutes_ago is not None else None
+    mail = dataclasses.replace(
+        delivery(order, Audience(org_id=world.org_id(PARTNER), buyer_side=True)),
+        status=status,
+        attempts=attempts,
+        sent_at=sent_at,
+    )
+    if refused is None:
+        assert check_resend(world.actor(PARTNER), order, mail, now) is mail
+    else:
+        with pytest.raises(InvalidInput, match=refused) as no:
+            check_resend(world.actor(PARTNER), order, mail, now)
+        assert no.value.field == "id"
+    # and one the actor may not see is not found, whatever its state
+    with pytest.raises(NotFound):
+        check_resend(world.actor(OTHER_PARTNER), order, mail, now)
 
 
 # ---- delivery ids and order links ----------------------------------------------------------------
