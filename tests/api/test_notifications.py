@@ -195,6 +195,16 @@ async def test_a_follow_up_is_a_comment_emailed_to_its_addresses(api: Api, tmp_p
     }
 
 
+async def emailed_link_token(api: Api, tmp_path: Path, to: str) -> str:
+    """Deliver the queued emails; the `token` of the order link in the one emailed to `to`."""
+    [message] = [m for m in await deliver(api, tmp_path / "mail") if m["To"] == to]
+    body = message.get_body(("plain",))
+    assert body is not None
+    url = re.search(r"https?://\S+/orders/resume\?token=\S+", body.get_content())
+    assert url is not None
+    return parse_qs(urlsplit(url.group(0)).query)["token"][0]
+
+
 async def test_an_order_link_resumes_a_draft_for_a_partner_user(api: Api, tmp_path: Path) -> None:
     order_id = await flat_fee(api, approve=False)
     refused = await as_(api, "partner", LINK_SEND, input={"orderId": order_id, "to": "provider@example.com"})
@@ -206,12 +216,7 @@ async def test_an_order_link_resumes_a_draft_for_a_partner_user(api: Api, tmp_pa
         input={"orderId": order_id, "to": "partner_colleague@example.com", "message": "Finish it"},
     )
     assert sent["orderLinkSend"]["userErrors"] == [] and sent["orderLinkSend"]["expiresAt"]
-    [message] = [m for m in await deliver(api, tmp_path / "mail") if m["To"] == "partner_colleague@example.com"]
-    body = message.get_body(("plain",))
-    assert body is not None
-    url = re.search(r"https?://\S+/orders/resume\?token=\S+", body.get_content())
-    assert url is not None
-    token = parse_qs(urlsplit(url.group(0)).query)["token"][0]
+    token = await emailed_link_token(api, tmp_path, "partner_colleague@example.com")
     opened = await as_(api, "partner_colleague", LINK_OPEN, token=token)
     assert opened["orderLink"]["order"] == {"id": order_id, "status": "DRAFT"}
     assert (await as_(api, "provider", LINK_OPEN, token=token))["orderLink"]["userErrors"][0]["code"] == "NOT_FOUND"
@@ -224,12 +229,7 @@ async def test_an_order_link_no_longer_opens_once_its_order_is_submitted(api: Ap
     order_id = await flat_fee(api, approve=False)
     input = {"orderId": order_id, "to": "partner_colleague@example.com"}
     assert (await as_(api, "partner", LINK_SEND, input=input))["orderLinkSend"]["userErrors"] == []
-    [message] = [m for m in await deliver(api, tmp_path / "mail") if m["To"] == "partner_colleague@example.com"]
-    body = message.get_body(("plain",))
-    assert body is not None
-    url = re.search(r"https?://\S+/orders/resume\?token=\S+", body.get_content())
-    assert url is not None
-    token = parse_qs(urlsplit(url.group(0)).query)["token"][0]
+    token = await emailed_link_token(api, tmp_path, "partner_colleague@example.com")
     # when the partner submits the order, and the link is opened after
     await api.client(SUBMIT, {"id": order_id}, api.world["partner"].token)
     opened = (await as_(api, "partner_colleague", LINK_OPEN, token=token))["orderLink"]
