@@ -46,7 +46,7 @@ from ordergraph.bodies import attach_files, parse_request_json
 from ordergraph.downloads import download_route
 from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
 from ordergraph.hints import HintPublisher
-from ordergraph.limits import BodySizeLimit, graphql_body_limit
+from ordergraph.limits import MAX_OPERATION_BYTES, BodySizeLimit, graphql_body_limit
 from schema.common import AppPorts, Context, LiveOptions, apply_graphql_core_patch, to_global_id
 from schema.root import SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
@@ -373,7 +373,11 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
                 expose_headers=["content-disposition", "etag"],
             )
         )
-    middleware.append(Middleware(BodySizeLimit, max_bytes=graphql_body_limit(), paths=[GRAPHQL_PATH]))
+    middleware.append(
+        Middleware(
+            BodySizeLimit, max_bytes=graphql_body_limit(), paths=[GRAPHQL_PATH], operation_bytes=MAX_OPERATION_BYTES
+        )
+    )
     app = Starlette(
         debug=runtime.settings.debug,
         routes=[
