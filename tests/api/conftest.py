@@ -105,3 +105,15 @@ async def live(engine: AsyncEngine, database_url: str, tmp_path: Path) -> AsyncI
     world = await build_world(app.state.runtime.ports)
     async with live_on(app, world) as served_live:
         yield served_live
+
+
+@pytest.fixture
+async def server(api: Api, database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The same API answering as a real server does: an unhandled exception becomes a 500 response."""
+    app = create_app(settings_for(database_url, tmp_path / "server-files"))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+    finally:
+        await app.state.runtime.engine.dispose()

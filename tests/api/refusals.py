@@ -1,9 +1,10 @@
-"""For test_invalid_input.py and test_hostile_requests.py: a refused request's top-level error, the rows written."""
+"""For the tests of refusals: a refused request's top-level error, the rows written, the fuzzers' settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from sqlalchemy import func, select
 
 from adapters.orders import tables as order_tables
@@ -30,3 +31,13 @@ def top_level(body: dict[str, Any]) -> dict[str, Any]:
     assert len(body["errors"]) >= 1, body
     error: dict[str, Any] = body["errors"][0]
     return error
+
+
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,  # the same examples every run: CI stays reproducible; known finds have their own tests
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    database=None,
+)
+"""Hypothesis settings of the fuzz tests."""

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 
 from domain.identity.model import Actor, Organisation, OrgKind, Programme, Role, User
 from domain.orders.catalogue import Service
+from domain.orders.events import OrderEvent
 from domain.orders.lifecycle import OrderKind
 from domain.orders.lines import Line
 from domain.orders.order import Order
@@ -211,3 +212,17 @@ def accepted(world: World, *, total: int = 1000) -> tuple[Order, Any, Any]:
     committed(order)
     order.accept_quote(world.actor(PARTNER), world.tick(), mine.id, world.programme.quote_approval_threshold)
     return committed(order), mine, theirs
+
+
+def flat_fee_submitted(w: World) -> tuple[list[OrderEvent], Order]:
+    """A flat-fee order just submitted, with the events of the submit."""
+    order = committed(flat_fee_draft(w))
+    order.submit(w.actor(PARTNER), w.tick())
+    return order.pull_events(), order
+
+
+def flat_fee_approved(w: World) -> tuple[list[OrderEvent], Order]:
+    """A flat-fee order just approved by the vendor, with the events of the approval."""
+    _, order = flat_fee_submitted(w)
+    order.approve(w.actor(VENDOR), w.tick())
+    return order.pull_events(), order
