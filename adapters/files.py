@@ -99,8 +99,8 @@ class LocalBlobStore:
         (then it stores it again), so no attachment is ever left without its blob.
         """
         cutoff = time.time() - older_than
-        digests, temporary = await asyncio.to_thread(self._stale, cutoff)
-        removed = len(temporary)
+        digests, leftovers = await asyncio.to_thread(self._stale, cutoff)
+        removed = sum([await asyncio.to_thread(_unlink, path) for path in leftovers])
         for start in range(0, len(digests), _SWEEP_BATCH):
             batch = digests[start : start + _SWEEP_BATCH]
             kept = await referenced(batch)
@@ -110,20 +110,23 @@ class LocalBlobStore:
         return removed
 
     def _stale(self, cutoff: float) -> tuple[list[str], list[Path]]:
+        """The digests of blobs untouched since `cutoff` and the temporary files as old (blobs set aside go back)."""
         digests: list[str] = []
-        temporary: list[Path] = []
+        leftovers: list[Path] = []
         if not self.root.exists():
-            return digests, temporary
+            return digests, leftovers
         for path in self.root.glob("??/??/*"):
             with contextlib.suppress(FileNotFoundError):
+                if path.name.startswith(".sweep-"):  # a sweep stopped between setting it aside and deciding
+                    os.replace(path, path.with_name(path.name.removeprefix(".sweep-")))  # decided next time
+                    continue
                 if path.stat().st_mtime >= cutoff:
                     continue
                 if _DIGEST.fullmatch(path.name):
                     digests.append(path.name)
-                elif path.name.startswith((".tmp-", ".sweep-")):  # left by a crash mid-write or mid-sweep
-                    path.unlink()
-                    temporary.append(path)
-        return digests, temporary
+                elif path.name.startswith(".tmp-"):  # a write that stopped half-way
+                    leftovers.append(path)
+        return digests, leftovers
 
     def _remove_if_stale(self, digest: str, cutoff: float) -> bool:
         path = self.path_for(digest)
@@ -147,6 +150,15 @@ class LocalBlobStore:
         if hashlib.sha256(data).hexdigest() != digest:
             raise BlobCorrupted(f"Blob {digest} does not match its content.")
         return data
+
+
+def _unlink(path: Path) -> bool:
+    """Delete a file; False when it was gone already."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -36,9 +36,9 @@ async def sign_in(ports: Ports[IdentityUnitOfWork], email: str, password: str) -
     async with ports.uow() as uow:
         user = await uow.directory.user_by_email(normalise_email(email))
         organisation = await uow.directory.organisation(user.organisation_id) if user else None
-    known = user is not None and user.active and organisation is not None
-    matched = await ports.passwords.verify(user.password_hash if user is not None and known else None, password)
-    if user is None or organisation is None or not (known and matched):
+    stored = user.password_hash if user is not None and user.active and organisation is not None else None
+    matched = await ports.passwords.verify(stored, password)  # no hash (None) never matches, at the same cost
+    if not matched or user is None or organisation is None:
         raise InvalidCredentials("Email or password is wrong.", field="password")
     async with ports.uow() as uow:
         now = ports.clock.now()

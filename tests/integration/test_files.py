@@ -375,3 +375,19 @@ def test_a_blob_touched_between_listing_and_deletion_is_put_back(tmp_path: Path)
     # then it is back in place, and nothing is left aside
     assert store.path_for(digest).read_bytes() == b"raced"
     assert [p.name for p in store.path_for(digest).parent.iterdir()] == [digest]
+
+
+async def test_a_blob_a_stopped_sweep_left_aside_is_put_back(tmp_path: Path) -> None:
+    # given a blob a sweep renamed aside and then stopped (a crash) before deciding on it
+    store = LocalBlobStore(tmp_path / "blobs")
+    digest = await store.put(b"set aside")
+    path = store.path_for(digest)
+    os.rename(path, path.with_name(f".sweep-{digest}"))
+
+    async def referenced(digests: list[str]) -> set[str]:
+        return set(digests)
+
+    # when the next sweep runs
+    assert await store.sweep(referenced, older_than=HOUR) == 0
+    # then the blob is back where readers look for it
+    assert await store.get(digest) == b"set aside"
