@@ -56,6 +56,23 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "Live events queued per subscription; a subscriber that falls this far behind is ended with an error",
     ),
     (
+        "ORDERGRAPH_RATE_LIMIT_URL",
+        "",
+        "Where rate limits (sign-in throttling) keep their counts: memory:// (one process) or redis://host:6379/0, "
+        "which every API process must share (empty: ORDERGRAPH_BROADCAST_URL when that is Redis, else memory://)",
+    ),
+    (
+        "ORDERGRAPH_SIGN_IN_FAILURES_PER_EMAIL",
+        "10",
+        "Failed sign-ins an email may have from one client address in a minute, and 5 times as many from all "
+        "together; the next are refused for a minute, twice as long each time again (at most 15 minutes)",
+    ),
+    (
+        "ORDERGRAPH_SIGN_IN_FAILURES_PER_ADDRESS",
+        "100",
+        "Failed sign-ins one client address may have in a minute, whatever the emails (then refused likewise)",
+    ),
+    (
         "ORDERGRAPH_BROKER_URL",
         "",
         "Dramatiq broker for notification workers: redis://host:6379/0 or amqp://host "
@@ -137,6 +154,10 @@ class Settings:
     max_subscriptions_per_connection: int = int(_DEFAULTS["ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION"])
     ws_init_timeout_seconds: int = int(_DEFAULTS["ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS"])
     subscriber_queue: int = int(_DEFAULTS["ORDERGRAPH_SUBSCRIBER_QUEUE"])
+    # Rate limits (defaulted likewise).
+    rate_limit_url: str = ""
+    sign_in_failures_per_email: int = int(_DEFAULTS["ORDERGRAPH_SIGN_IN_FAILURES_PER_EMAIL"])
+    sign_in_failures_per_address: int = int(_DEFAULTS["ORDERGRAPH_SIGN_IN_FAILURES_PER_ADDRESS"])
     # Notifications (defaulted likewise).
     broker_url: str = ""
     smtp_url: str = field(default="", repr=False)  # may carry a password
@@ -185,6 +206,9 @@ class Settings:
             max_subscriptions_per_connection=parsed("ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", _positive_int),
             ws_init_timeout_seconds=parsed("ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS", _positive_int),
             subscriber_queue=parsed("ORDERGRAPH_SUBSCRIBER_QUEUE", _positive_int),
+            rate_limit_url=parsed("ORDERGRAPH_RATE_LIMIT_URL", _rate_limit_url),
+            sign_in_failures_per_email=parsed("ORDERGRAPH_SIGN_IN_FAILURES_PER_EMAIL", _positive_int),
+            sign_in_failures_per_address=parsed("ORDERGRAPH_SIGN_IN_FAILURES_PER_ADDRESS", _positive_int),
             broker_url=parsed("ORDERGRAPH_BROKER_URL", _broker_url),
             smtp_url=parsed("ORDERGRAPH_SMTP_URL", _smtp_url),
             mail_dir=Path(raw("ORDERGRAPH_MAIL_DIR")) if raw("ORDERGRAPH_MAIL_DIR") else files_dir.parent / "mail",
@@ -196,6 +220,13 @@ class Settings:
             mail_lease_seconds=parsed("ORDERGRAPH_MAIL_LEASE_SECONDS", _positive_int),
             mail_redeliver_seconds=parsed("ORDERGRAPH_MAIL_REDELIVER_SECONDS", _positive_int),
         )
+
+    @property
+    def counters_url(self) -> str:
+        """Where rate limits count: ORDERGRAPH_RATE_LIMIT_URL, else the Redis of live updates, else memory://."""
+        if self.rate_limit_url:
+            return self.rate_limit_url
+        return self.broadcast_url if self.broadcast_url.startswith(("redis://", "rediss://")) else "memory://"
 
     @property
     def links_url(self) -> str:
@@ -266,6 +297,10 @@ def _broadcast_url(value: str) -> str:
     if value.split("://", 1)[0] not in ("memory", "redis", "rediss") or "://" not in value:
         raise ValueError("expected memory:// or a redis:// (rediss://) URL")
     return value
+
+
+def _rate_limit_url(value: str) -> str:
+    return _broadcast_url(value) if value else value
 
 
 def _broker_url(value: str) -> str:

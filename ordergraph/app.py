@@ -35,6 +35,7 @@ from adapters.email import Links
 from adapters.eventbus import BroadcastEventBus
 from adapters.files import ContentTypeSniffer, LocalBlobStore
 from adapters.queries import SqlQueries
+from adapters.ratelimit import LimitsCounters
 from adapters.secrets import signing_key
 from adapters.security import Argon2PasswordHasher, SystemClock
 from adapters.settings import Settings, get_settings
@@ -71,6 +72,8 @@ class Runtime:
     live: LiveOptions = field(init=False)
     notifier: Notifier | None = None
     """Notification relay and workers; started by the lifespan (or `ordergraph worker`)."""
+    counters: LimitsCounters | None = None
+    """The rate limits' counters (also in `ports`), closed by the lifespan."""
 
     def __post_init__(self) -> None:
         self.live = LiveOptions(self.bus, self.authenticate, queue_size=self.settings.subscriber_queue)
@@ -115,6 +118,7 @@ def build_runtime(settings: Settings) -> Runtime:
     link_key = functools.cache(lambda: signing_key(settings.secret_key, settings.files_dir.parent / "secret_key"))
     clock, blobs = SystemClock(), LocalBlobStore.in_files_dir(settings.files_dir)
     notifier = Notifier(notifier_config(settings, link_key), engine, blobs, clock)
+    counters = LimitsCounters.from_url(settings.counters_url)
 
     async def after_commit(committed: Sequence[tuple[OrderEvent, Order]]) -> None:
         await notifier.after_commit(committed)  # first: a nudge of the relay, which cannot fail
@@ -126,7 +130,13 @@ def build_runtime(settings: Settings) -> Runtime:
         passwords=Argon2PasswordHasher(),
         blobs=blobs,
         sniffer=ContentTypeSniffer(),
-        policy=Policy(token_ttl=timedelta(hours=settings.token_ttl_hours), order_link_key=link_key),
+        counters=counters,
+        policy=Policy(
+            token_ttl=timedelta(hours=settings.token_ttl_hours),
+            sign_in_failures_per_email=settings.sign_in_failures_per_email,
+            sign_in_failures_per_address=settings.sign_in_failures_per_address,
+            order_link_key=link_key,
+        ),
     )
     schema = build_schema(
         SchemaOptions(
@@ -137,7 +147,8 @@ def build_runtime(settings: Settings) -> Runtime:
             max_tokens=settings.max_tokens,
         )
     )
-    return Runtime(settings, engine, ports, SqlQueries(for_reading(engine)), schema, bus, hints, notifier=notifier)
+    queries = SqlQueries(for_reading(engine))
+    return Runtime(settings, engine, ports, queries, schema, bus, hints, notifier=notifier, counters=counters)
 
 
 def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> NotifierConfig:
@@ -359,6 +370,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             if runtime.notifier is not None:
                 await runtime.notifier.stop()
             await runtime.bus.disconnect()
+            if runtime.counters is not None:
+                await runtime.counters.close()
             await runtime.engine.dispose()
 
     # The first middleware is the outermost: CORS wraps the body limit so a 413 still carries CORS headers.

@@ -16,6 +16,7 @@ from adapters.identity import tables as identity_tables
 from adapters.notifications import notification_tables
 from adapters.orders import tables as order_tables
 from adapters.orders.queries import SqlOrderQueries
+from adapters.ratelimit import LimitsCounters
 from adapters.security import Argon2PasswordHasher
 from adapters.tables import metadata
 from adapters.uow import SqlHistory, sql_uow_factory
@@ -45,6 +46,7 @@ def ports_for(engine: AsyncEngine, files: Path) -> Ports:
         passwords=Argon2PasswordHasher.fast(),
         blobs=LocalBlobStore(files),
         sniffer=ContentTypeSniffer(),
+        counters=LimitsCounters.from_url("memory://"),
     )
 
 

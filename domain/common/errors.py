@@ -20,6 +20,7 @@ class ErrorCode(Enum):
     DUPLICATE = "DUPLICATE"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     FILE_TYPE_NOT_ALLOWED = "FILE_TYPE_NOT_ALLOWED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 
 
 class DomainError(Exception):
@@ -125,3 +126,13 @@ class FileTypeNotAllowed(DomainError):
     """An uploaded file's content is not of an allowed type."""
 
     code = ErrorCode.FILE_TYPE_NOT_ALLOWED
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins lately (for this email or from this address): refused unchecked for a while."""
+
+    code = ErrorCode.TOO_MANY_ATTEMPTS
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed sign-in attempts; try again in {retry_after} seconds.")
+        self.retry_after = retry_after

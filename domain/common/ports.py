@@ -63,6 +63,27 @@ class PasswordHasher(Protocol):
         ...
 
 
+class Counters(Protocol):
+    """Whole-number counters that forget themselves, shared by every API process: what rate limits count with.
+
+    A counter starts at 0; the first `add` gives it a lifetime (measured by the store, not the domain's
+    clock: a lifetime only bounds how long a counter is kept, so the domain keys anything that must end at
+    a time of its own clock, such as a window, by that time). Adds are atomic across processes.
+    """
+
+    async def add(self, key: str, lifetime: timedelta, amount: int = 1) -> int:
+        """Add `amount` (may be negative) to counter `key`, and return its new value."""
+        ...
+
+    async def value(self, key: str) -> int:
+        """The value of counter `key` (0 when it was never added to, was removed or has lived its lifetime)."""
+        ...
+
+    async def remove(self, key: str) -> None:
+        """Forget counter `key`."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written until `commit`.
 
@@ -112,6 +133,10 @@ class Policy:
     """Tunable rules the services apply."""
 
     token_ttl: timedelta = timedelta(days=7)
+    sign_in_failures_per_email: int = 10
+    """Failed sign-ins an email may have from one client address in a minute (domain.identity.throttle)."""
+    sign_in_failures_per_address: int = 100
+    """Failed sign-ins one client address may have in a minute, whatever the emails."""
     order_link_key: Callable[[], bytes] = field(default=lambda: b"", repr=False)
     """The key order links are signed with, loaded on first use (empty: no link verifies)."""
 
@@ -128,4 +153,5 @@ class Ports(Generic[U_co]):
     passwords: PasswordHasher
     blobs: BlobStore
     sniffer: ContentSniffer
+    counters: Counters
     policy: Policy = Policy()

@@ -10,6 +10,7 @@ from domain.identity.queries import (
     directory_search,
 )
 from domain.identity.services import SignIn, actor_for_token, create_token, revoke_token, sign_in
+from domain.identity.throttle import SignInThrottle
 from domain.identity.visibility import visible_user_kinds
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Programme",
     "Role",
     "SignIn",
+    "SignInThrottle",
     "TokenHolders",
     "User",
     "UserFilter",

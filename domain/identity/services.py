@@ -15,6 +15,7 @@ from domain.identity.model import (
     token_digest,
 )
 from domain.identity.ports import IdentityUnitOfWork, TokenHolders
+from domain.identity.throttle import SignInThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,19 +28,26 @@ class SignIn:
     actor: Actor
 
 
-async def sign_in(ports: Ports[IdentityUnitOfWork], email: str, password: str) -> SignIn:
+async def sign_in(ports: Ports[IdentityUnitOfWork], email: str, password: str, *, address: str | None = None) -> SignIn:
     """Exchange email and password for a new bearer token (returned once, stored hashed) and its actor.
 
-    One password verification whatever the email (an unknown one is verified against nothing), and no
-    pooled connection held while it runs: the user is read in one unit of work, the token added in another.
+    `address`: the client's address, which the throttle counts failures from (domain.identity.throttle). An
+    attempt it refuses raises TooManyAttempts and is not checked at all; the others, one password
+    verification whatever the email (an unknown one is verified against nothing), and no pooled connection
+    held while it runs: the user is read in one unit of work, the token added in another.
     """
+    throttle = SignInThrottle(ports.counters, ports.clock, ports.policy)
+    normalised = normalise_email(email)
+    attempt = await throttle.admit(normalised, address or "")
     async with ports.uow() as uow:
-        user = await uow.directory.user_by_email(normalise_email(email))
+        user = await uow.directory.user_by_email(normalised)
         organisation = await uow.directory.organisation(user.organisation_id) if user else None
     stored = user.password_hash if user is not None and user.active and organisation is not None else None
     matched = await ports.passwords.verify(stored, password)  # no hash (None) never matches, at the same cost
     if not matched or user is None or organisation is None:
+        await throttle.failed(attempt)
         raise InvalidCredentials("Email or password is wrong.", field="password")
+    await throttle.succeeded(attempt)
     async with ports.uow() as uow:
         now = ports.clock.now()
         secret = new_token_secret()

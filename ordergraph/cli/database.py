@@ -149,6 +149,7 @@ async def load_demo_into(settings: Settings, orders: int = 200, seed: int = 7) -
     engine of its own made for bulk writing, since nothing else runs meanwhile.
     """
     from adapters.files import ContentTypeSniffer, LocalBlobStore
+    from adapters.ratelimit import LimitsCounters
     from adapters.security import Argon2PasswordHasher, SystemClock
     from ordergraph.demo import load_demo
 
@@ -161,6 +162,7 @@ async def load_demo_into(settings: Settings, orders: int = 200, seed: int = 7) -
         passwords=Argon2PasswordHasher(),
         blobs=LocalBlobStore.in_files_dir(settings.files_dir),
         sniffer=ContentTypeSniffer(),
+        counters=LimitsCounters.from_url("memory://"),  # unused: the demo signs nobody in
     )
     try:
         return await load_demo(ports, history, orders=orders, seed=seed)

@@ -35,10 +35,15 @@ class TokenCreatePayload:
 
 
 async def resolve(info: Info[Context, None], input: Annotated[TokenCreateInput, INPUT]) -> TokenCreatePayload:
-    """Sign in; the rest of the operation (this payload included) reads as the user just signed in."""
+    """Sign in; the rest of the operation (this payload included) reads as the user just signed in.
+
+    The throttle counts failures from the client's address as the ASGI server gives it (behind a proxy, uvicorn
+    takes it from X-Forwarded-For only for a proxy in FORWARDED_ALLOW_IPS); the header itself is never read.
+    """
     context = info.context
+    client = getattr(context.request, "client", None)  # an HTTP request's or a WebSocket's
     try:
-        signed_in = await sign_in(context.ports, input.email, input.password)
+        signed_in = await sign_in(context.ports, input.email, input.password, address=getattr(client, "host", None))
     except DomainError as exc:
         return TokenCreatePayload(token=None, expires_at=None, user=None, user_errors=user_errors(exc))
     context.sign_in(signed_in.actor, signed_in.secret)

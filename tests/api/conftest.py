@@ -49,6 +49,8 @@ class Api:
     http: httpx.AsyncClient
     runtime: Runtime
     world: World
+    app: Starlette | None = None
+    """The application itself, for clients of a test's own (from another address, say)."""
 
 
 @contextmanager
@@ -88,7 +90,7 @@ async def api(engine: AsyncEngine, database_url: str, tmp_path: Path) -> AsyncIt
     runtime.ports = dataclasses.replace(runtime.ports, passwords=Argon2PasswordHasher.fast())
     world = await build_world(runtime.ports)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-        yield Api(GraphQLClient(http), http, runtime, world)
+        yield Api(GraphQLClient(http), http, runtime, world, app)
     await runtime.engine.dispose()
 
 

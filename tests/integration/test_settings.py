@@ -99,6 +99,7 @@ _VALID_PROBES = {
     "ORDERGRAPH_BROKER_URL": "redis://127.0.0.1:6379/1",
     "ORDERGRAPH_SMTP_URL": "smtp://mail.example",
     "ORDERGRAPH_PUBLIC_URL": "https://orders.example",
+    "ORDERGRAPH_RATE_LIMIT_URL": "redis://127.0.0.1:6379/2",
 }
 """Values of settings whose empty default cannot simply have a character appended."""
 
@@ -153,3 +154,26 @@ def test_the_email_lease_and_the_sweeper_delay_are_settings() -> None:
     assert (s.mail_lease_seconds, s.mail_redeliver_seconds) == (5, 7)
     with pytest.raises(ValueError, match="ORDERGRAPH_MAIL_LEASE_SECONDS"):
         Settings.from_env({"ORDERGRAPH_MAIL_LEASE_SECONDS": "0"})
+
+
+@pytest.mark.parametrize(
+    ("env", "counters"),
+    [
+        ({}, "memory://"),
+        ({"ORDERGRAPH_BROADCAST_URL": "redis://bus:6379/0"}, "redis://bus:6379/0"),
+        ({"ORDERGRAPH_BROADCAST_URL": "rediss://bus:6380/1"}, "rediss://bus:6380/1"),
+        (
+            {"ORDERGRAPH_BROADCAST_URL": "redis://bus/0", "ORDERGRAPH_RATE_LIMIT_URL": "redis://limits/3"},
+            "redis://limits/3",
+        ),
+        ({"ORDERGRAPH_BROADCAST_URL": "redis://bus/0", "ORDERGRAPH_RATE_LIMIT_URL": "memory://"}, "memory://"),
+    ],
+)
+def test_rate_limits_count_where_live_updates_go_unless_told(env: dict[str, str], counters: str) -> None:
+    # scaled out (live updates over Redis), every process shares the counts unless a store of their own is set
+    assert Settings.from_env(env).counters_url == counters
+
+
+def test_a_rate_limit_store_is_memory_or_redis() -> None:
+    with pytest.raises(ValueError, match="ORDERGRAPH_RATE_LIMIT_URL"):
+        Settings.from_env({"ORDERGRAPH_RATE_LIMIT_URL": "memcached://cache:11211"})

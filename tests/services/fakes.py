@@ -397,6 +397,31 @@ class FakePasswordHasher:
         return stored is not None and stored == self.PREFIX + password
 
 
+class FakeCounters:
+    """Counters in a dict, each forgotten when its lifetime has passed on the fake clock (as a store's would)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.counters: dict[str, tuple[int, datetime]] = {}
+
+    async def add(self, key: str, lifetime: timedelta, amount: int = 1) -> int:
+        """Add `amount` to `key`; a new counter lives `lifetime` from now."""
+        value, expires = self.counters.get(key, (0, self.clock.now() + lifetime))
+        if expires <= self.clock.now():
+            value, expires = 0, self.clock.now() + lifetime
+        self.counters[key] = (value + amount, expires)
+        return value + amount
+
+    async def value(self, key: str) -> int:
+        """The counter's value, 0 once forgotten."""
+        value, expires = self.counters.get(key, (0, self.clock.now()))
+        return value if expires > self.clock.now() else 0
+
+    async def remove(self, key: str) -> None:
+        """Forget the counter."""
+        self.counters.pop(key, None)
+
+
 class FakeBlobStore:
     """Content-addressed bytes in a dict."""
 
@@ -441,29 +466,33 @@ class Fakes:
     passwords: FakePasswordHasher
     blobs: FakeBlobStore
     sniffer: FakeSniffer
+    counters: FakeCounters
     ports: Ports
 
 
 def make_fakes(store: FakeStore, now: datetime, *, policy: Policy | None = None) -> Fakes:
     """Ports over fresh fakes and `store`."""
     clock, passwords, blobs, sniffer = FakeClock(now), FakePasswordHasher(), FakeBlobStore(), FakeSniffer()
+    counters = FakeCounters(clock)
     ports = Ports(
         uow=lambda: FakeUnitOfWork(store),
         clock=clock,
         passwords=passwords,
         blobs=blobs,
         sniffer=sniffer,
+        counters=counters,
         policy=policy or Policy(),
     )
-    return Fakes(store, clock, passwords, blobs, sniffer, ports)
+    return Fakes(store, clock, passwords, blobs, sniffer, counters, ports)
 
 
 if TYPE_CHECKING:
     from domain.common import PasswordHasher
-    from domain.common.ports import BlobStore, Clock, ContentSniffer
+    from domain.common.ports import BlobStore, Clock, ContentSniffer, Counters
 
     _uow: type[UnitOfWork] = FakeUnitOfWork
     _clock: type[Clock] = FakeClock
     _passwords: type[PasswordHasher] = FakePasswordHasher
     _blobs: type[BlobStore] = FakeBlobStore
     _sniffer: type[ContentSniffer] = FakeSniffer
+    _counters: type[Counters] = FakeCounters
