@@ -19,6 +19,7 @@ the user's own typos). Nothing here looks at the user: known and unknown emails 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,11 +56,29 @@ class Limit:
 def limits_for(policy: Policy, email: str, address: str) -> tuple[Limit, ...]:
     """The limits an attempt with a (normalised) email from a client address falls under."""
     per_email = policy.sign_in_failures_per_email
+    address = client_network(address)
     return (
         Limit("email-address", _digest(email, address), per_email),
         Limit("email", _digest(email), per_email * EVERYWHERE),
         Limit("address", _digest(address), policy.sign_in_failures_per_address),
     )
+
+
+def client_network(address: str) -> str:
+    """What the limits count an address as: an IPv4 address itself, an IPv6 one as its /64.
+
+    One IPv6 subscriber is usually given a whole /64, so counting its addresses apart would give them
+    2**64 addresses to try from.
+    """
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an IP address (a Unix socket's, or none): counted as given
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
 
 
 def lockout(strikes: int) -> timedelta:

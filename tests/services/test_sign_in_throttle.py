@@ -128,6 +128,24 @@ async def test_an_address_is_limited_whatever_the_emails(world: World) -> None:
     await sign_in(scene, PARTNER_EMAIL, PASSWORD, address=THERE)
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff:abcd:1:2"),  # one IPv6 /64: one subscriber
+        ("192.0.2.10", "::ffff:192.0.2.10"),  # an IPv4 address, also written as IPv6
+    ],
+)
+async def test_the_addresses_of_one_ipv6_network_count_as_one(world: World, first: str, second: str) -> None:
+    scene = scene_with(world, Policy(sign_in_failures_per_address=4))
+    # given an address's limit failed from two addresses of one subscriber
+    await fail(scene, 2, email=UNKNOWN_EMAIL, address=first)
+    await fail(scene, 2, email="another@example.test", address=second)
+    # then both are refused, and the next /64 (or address) is not
+    await refused(scene, address=first)
+    await refused(scene, address=second)
+    await sign_in(scene, PARTNER_EMAIL, PASSWORD, address="2001:db8:1:3::1")
+
+
 async def test_successes_do_not_clear_an_addresss_failures(world: World) -> None:
     scene = scene_with(world, Policy(sign_in_failures_per_address=3))
     # given an address with two failures, then many successful sign-ins from it (each for its own count only)
