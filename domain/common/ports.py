@@ -1,4 +1,4 @@
-"""The ports every context shares: time, files, hashing, live hints, and the unit of work's shape.
+"""The ports every context shares: time, files, hashing, counters, live hints, and the unit of work's shape.
 
 Each context declares the unit of work its services need (`OrdersUnitOfWork` and so on) as a
 protocol over `UnitOfWork`; one SQL unit of work satisfies them all. `Ports` is generic in it,
