@@ -47,6 +47,7 @@ from ordergraph.downloads import download_route
 from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
 from ordergraph.hints import HintPublisher
 from ordergraph.limits import MAX_OPERATION_BYTES, BodySizeLimit, graphql_body_limit
+from ordergraph.live_quotas import LiveQuotas, QuotaExceeded, QuotaLimits
 from schema.common import AppPorts, Context, LiveOptions, apply_graphql_core_patch, to_global_id
 from schema.root import SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
@@ -71,9 +72,18 @@ class Runtime:
     live: LiveOptions = field(init=False)
     notifier: Notifier | None = None
     """Notification relay and workers; started by the lifespan (or `ordergraph worker`)."""
+    live_engine: AsyncEngine | None = None
+    """The pool live events are read through (ORDERGRAPH_LIVE_READINGS connections): never the requests'."""
+    live_queries: SqlQueries = field(init=False)
 
     def __post_init__(self) -> None:
-        self.live = LiveOptions(self.bus, self.authenticate, queue_size=self.settings.subscriber_queue)
+        self.live = LiveOptions(
+            self.bus,
+            self.authenticate,
+            queue_size=self.settings.subscriber_queue,
+            readings=asyncio.Semaphore(self.settings.live_readings),
+        )
+        self.live_queries = self.queries if self.live_engine is None else SqlQueries(for_reading(self.live_engine))
 
     async def authenticate(self, token: str | None) -> tuple[Actor | None, str | None]:
         """The actor behind a bearer token, or why there is none."""
@@ -91,7 +101,7 @@ class Runtime:
 
     def audience_context(self, audience: Actor) -> Context:
         """The context a live audience's events are prepared in (ordergraph.fanout): no token to re-check."""
-        return Context(ports=self.ports, queries=self.queries, actor=audience, live=self.live)
+        return Context(ports=self.ports, queries=self.live_queries, actor=audience, live=self.live)
 
     def context(self, actor: Actor | None, token: str | None, auth_error: str | None, **extra: Any) -> Context:
         """A fresh request context: new DataLoaders every time."""
@@ -109,7 +119,12 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     """Wire the adapters into the ports. Creates the engine object; connects nothing yet."""
-    engine = create_engine(settings.database_url, echo=False, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout_seconds
+    )
+    # Live events are read through a pool of their own, one connection per turn (LiveOptions.readings):
+    # a flood of subscriptions waits for its turns there and never for, or instead of, a request.
+    live_engine = create_engine(settings.database_url, pool_size=settings.live_readings)
     bus = BroadcastEventBus(settings.broadcast_url, queue_size=settings.subscriber_queue)
     hints = HintPublisher(bus)
     link_key = functools.cache(lambda: signing_key(settings.secret_key, settings.files_dir.parent / "secret_key"))
@@ -137,7 +152,8 @@ def build_runtime(settings: Settings) -> Runtime:
             max_tokens=settings.max_tokens,
         )
     )
-    return Runtime(settings, engine, ports, SqlQueries(for_reading(engine)), schema, bus, hints, notifier=notifier)
+    queries = SqlQueries(for_reading(engine))
+    return Runtime(settings, engine, ports, queries, schema, bus, hints, notifier=notifier, live_engine=live_engine)
 
 
 def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> NotifierConfig:
@@ -180,6 +196,8 @@ def connection_token(params: dict[str, Any] | None) -> str | None:
 
 _REFUSAL: Final = "ordergraph.ws_refusal"
 """ASGI scope key: why connection_init was refused, for the close frame."""
+_CONNECTION_HELD: Final = "ordergraph.ws_connection_held"
+"""ASGI scope key: the connection's hold on its user's and organisation's quotas, released when it ends."""
 _HOW_TO_AUTHENTICATE: Final = (
     'send {"authorization": "Bearer <token>"} in connection_init (get a token with tokenCreate).'
 )
@@ -247,12 +265,25 @@ class GraphQLApp(GraphQL[Context, None]):
             runtime.audience_context,
             queue_size=settings.subscriber_queue,
             max_tokens=settings.max_tokens,
+            quotas=LiveQuotas(
+                QuotaLimits(
+                    connections_per_user=settings.live_connections_per_user,
+                    connections_per_organisation=settings.live_connections_per_organisation,
+                    subscriptions_per_user=settings.live_subscriptions_per_user,
+                    subscriptions_per_organisation=settings.live_subscriptions_per_organisation,
+                )
+            ),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's ASGI handling, closing uploaded files once the response is built."""
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                held = scope.pop(_CONNECTION_HELD, None)  # counted against its quotas by on_ws_connect
+                if held is not None:
+                    held.release()
             return
         request = Request(scope=scope, receive=receive)
         try:
@@ -301,6 +332,12 @@ class GraphQLApp(GraphQL[Context, None]):
             reason = _close_reason(f"Unauthenticated: {error or _HOW_TO_AUTHENTICATE}")
             context.request.scope[_REFUSAL] = reason
             raise ConnectionRejectionError({"message": reason, "code": "UNAUTHENTICATED"})
+        try:
+            held = self.fan_out.quotas.connection(actor)
+        except QuotaExceeded as refusal:
+            context.request.scope[_REFUSAL] = _close_reason(refusal.message)
+            raise ConnectionRejectionError({"message": refusal.message, "code": refusal.code}) from None
+        context.request.scope[_CONNECTION_HELD] = held
         context.actor, context.token = actor, token
         context.mark_authenticated()
         plain_ack: UnsetType = UNSET
@@ -360,6 +397,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
                 await runtime.notifier.stop()
             await runtime.bus.disconnect()
             await runtime.engine.dispose()
+            if runtime.live_engine is not None:
+                await runtime.live_engine.dispose()
 
     # The first middleware is the outermost: CORS wraps the body limit so a 413 still carries CORS headers.
     middleware = []

@@ -42,6 +42,7 @@ from strawberry.utils.aio import aclosing
 
 from domain.identity import Actor
 from domain.orders import live_audience
+from ordergraph.live_quotas import LiveQuotas, QuotaExceeded, QuotaLimits
 from schema.common import Context, PublicError
 from schema.orders import LIVE_UPDATES_INTERRUPTED, selects_personal_fields
 
@@ -213,7 +214,10 @@ class FanOut:
         *,
         queue_size: int,
         max_tokens: int,
+        quotas: LiveQuotas | None = None,
     ) -> None:
+        self.quotas = quotas or LiveQuotas(QuotaLimits())
+        """What each user and organisation may hold open (subscriptions here; connections in ordergraph.app)."""
         self._schema = schema
         self._context_for = context_for
         self._queue_size = queue_size
@@ -384,9 +388,15 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if key is None:
             await super().run_operation(operation)
             return
+        assert context.actor is not None  # a key is only made for an actor
+        try:
+            admitted = self.fan_out.quotas.subscription(context.actor)
+        except QuotaExceeded as refusal:
+            await operation.send_initial_errors([PublicError(refusal.message, code=refusal.code)])
+            return
         direct = _DirectSend(self, operation)
         try:
-            with self.fan_out.join(key, operation.variables, direct) as member:
+            with admitted, self.fan_out.join(key, operation.variables, direct) as member:
                 if not await self._relay(operation, key, member, direct):
                     return
             await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import random
 import time
@@ -39,13 +41,16 @@ _SPREAD = 0.2
 
 @dataclass(frozen=True, slots=True)
 class LiveOptions:
-    """What subscriptions need: the event bus, the bound of each subscriber's queue, re-authentication."""
+    """What subscriptions need: the bus, each subscriber's queue bound, re-authentication, turns to read."""
 
     bus: EventBus
     authenticate: Callable[[str | None], Awaitable[tuple[Actor | None, str | None]]]
     queue_size: int = 256
     reauthenticate_every: float = 60.0
     """Seconds after which a WebSocket connection checks its token again (revoked or expired: it ends)."""
+    readings: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    """How many live events are read and prepared at once in the process (ORDERGRAPH_LIVE_READINGS);
+    the others wait their turn, in order, holding no database connection meanwhile."""
 
 
 @dataclass
@@ -73,7 +78,8 @@ class Context:
     authenticated_at: float = 0.0
     """When the actor was last checked against its token (time.monotonic), for live re-checks."""
     awaiting_hint: bool = False
-    """A live subscription on this context is waiting for its next hint (nothing of an event in hand)."""
+    """A live subscription on this context is waiting for its next hint, or for its turn to read one
+    (`live_reading`): nothing of an event in hand, so it may be cancelled."""
     stop_live: bool = False
     """Set to end this context's live subscriptions the next time they would wait for a hint."""
     per_connection: bool = False
@@ -126,6 +132,23 @@ class Context:
             return
         self.actor, self.auth_error = await live.authenticate(self.token)
         self.mark_authenticated()
+
+    @contextlib.asynccontextmanager
+    async def live_reading(self) -> AsyncIterator[None]:
+        """One of the process's turns to read for a live subscription, waited for while `awaiting_hint`."""
+        live = self.live
+        if live is None:
+            yield
+            return
+        self.awaiting_hint = True
+        try:
+            await live.readings.acquire()
+        finally:
+            self.awaiting_hint = False
+        try:
+            yield
+        finally:
+            live.readings.release()
 
     def recheck_due(self) -> bool:
         """True when the next `recheck` would check the token again."""
