@@ -345,7 +345,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return plain_ack
 
     def watch_access(self, context: Context, end: Callable[[str], None]) -> Callable[[], None]:
-        """Call `end` when the token of a connection (acknowledged) is revoked or expires (fanout.AccessWatch)."""
+        """Call `end` when the token of a connection (acknowledged) is revoked or expires (revocations.AccessWatch)."""
         if context.token is None:
             return lambda: None
         return self.runtime.revocations.watch(context.token, context.token_expires_at, end)
