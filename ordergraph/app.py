@@ -40,7 +40,7 @@ from adapters.security import Argon2PasswordHasher, SystemClock
 from adapters.settings import Settings, get_settings
 from adapters.uow import sql_uow_factory
 from domain.common import Policy, Ports, Unauthenticated
-from domain.identity import Actor, actor_for_token
+from domain.identity import AccessToken, Actor, bearer_for_token
 from domain.orders import Order, OrderEvent, Viewer, viewer_for
 from ordergraph.bodies import attach_files, parse_request_json
 from ordergraph.downloads import download_route
@@ -48,6 +48,7 @@ from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
 from ordergraph.hints import HintPublisher
 from ordergraph.limits import MAX_OPERATION_BYTES, BodySizeLimit, graphql_body_limit
 from ordergraph.live_quotas import LiveQuotas, QuotaExceeded, QuotaLimits
+from ordergraph.revocations import Revocations, watch_access
 from schema.common import AppPorts, Context, LiveOptions, apply_graphql_core_patch, to_global_id
 from schema.root import SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
@@ -69,6 +70,8 @@ class Runtime:
     schema: strawberry.Schema
     bus: BroadcastEventBus
     hints: HintPublisher
+    revocations: Revocations
+    """This process's WebSocket connections by token, ended when their token is revoked (anywhere) or expires."""
     live: LiveOptions = field(init=False)
     notifier: Notifier | None = None
     """Notification relay and workers; started by the lifespan (or `ordergraph worker`)."""
@@ -87,12 +90,18 @@ class Runtime:
 
     async def authenticate(self, token: str | None) -> tuple[Actor | None, str | None]:
         """The actor behind a bearer token, or why there is none."""
+        actor, _, error = await self.bearer(token)
+        return actor, error
+
+    async def bearer(self, token: str | None) -> tuple[Actor | None, AccessToken | None, str | None]:
+        """The actor behind a bearer token and the stored token (its expiry), or why there is none."""
         if not token:
-            return None, None
+            return None, None, None
         try:
-            return await actor_for_token(self.queries, token, self.ports.clock), None
+            actor, stored = await bearer_for_token(self.queries, token, self.ports.clock)
         except Unauthenticated as exc:
-            return None, exc.message
+            return None, None, exc.message
+        return actor, stored, None
 
     async def viewer_for_token(self, token: str) -> Viewer | None:
         """The read scopes behind a bearer token (for file downloads)."""
@@ -130,13 +139,16 @@ def build_runtime(settings: Settings) -> Runtime:
     link_key = functools.cache(lambda: signing_key(settings.secret_key, settings.files_dir.parent / "secret_key"))
     clock, blobs = SystemClock(), LocalBlobStore.in_files_dir(settings.files_dir)
     notifier = Notifier(notifier_config(settings, link_key), engine, blobs, clock)
+    revocations = Revocations(bus, clock)
 
     async def after_commit(committed: Sequence[tuple[OrderEvent, Order]]) -> None:
         await notifier.after_commit(committed)  # first: a nudge of the relay, which cannot fail
         await hints(committed)
 
     ports = Ports(
-        uow=sql_uow_factory(session_factory(engine), after_commit=after_commit),
+        uow=sql_uow_factory(
+            session_factory(engine), after_commit=after_commit, after_revocation=revocations.after_revocation
+        ),
         clock=clock,
         passwords=Argon2PasswordHasher(),
         blobs=blobs,
@@ -153,7 +165,9 @@ def build_runtime(settings: Settings) -> Runtime:
         )
     )
     queries = SqlQueries(for_reading(engine))
-    return Runtime(settings, engine, ports, queries, schema, bus, hints, notifier=notifier, live_engine=live_engine)
+    return Runtime(
+        settings, engine, ports, queries, schema, bus, hints, revocations, notifier=notifier, live_engine=live_engine
+    )
 
 
 def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> NotifierConfig:
@@ -218,7 +232,13 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     Strawberry's handler leaves a socket without connection_init open for ever (and so a process's
     sockets can be exhausted by clients that connect and say nothing); after the view's
     connection_init_wait_timeout it is closed with 4408, as graphql-transport-ws does.
+
+    A connection whose token is revoked or expires is closed at once with 4403 (the reason says why):
+    its subscriptions run on copies of the connection's context, which nothing else would reach.
     """
+
+    _stop_watching: Callable[[], None] | None = None
+    _closing: asyncio.Task[None] | None = None
 
     async def handle(self) -> None:
         watchdog = asyncio.create_task(self._close_unless_initialised())
@@ -228,6 +248,25 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
+            stop, self._stop_watching = self._stop_watching, None
+            if stop is not None:
+                stop()
+
+    async def handle_connection_init(self, message: Any) -> None:
+        """Strawberry's connection_init; once acknowledged, the connection's token is watched."""
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._stop_watching is None:
+            self._stop_watching = watch_access(self.view, self.context, self.end_access)
+
+    def end_access(self, message: str) -> None:
+        """The token was revoked or expired: refuse what follows, and close the socket with 4403."""
+        self.context.end_access(message)
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(_close_reason(f"Forbidden: {message}")))
+
+    async def _close(self, reason: str) -> None:
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self.websocket.close(code=4403, reason=reason)
 
     async def _close_unless_initialised(self) -> None:
         await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
@@ -327,8 +366,8 @@ class GraphQLApp(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket connection with the bearer token of its connection_init; refuse it otherwise."""
         token = connection_token(context.connection_params)
-        actor, error = await self.runtime.authenticate(token)
-        if actor is None:
+        actor, stored, error = await self.runtime.bearer(token)
+        if actor is None or stored is None:
             reason = _close_reason(f"Unauthenticated: {error or _HOW_TO_AUTHENTICATE}")
             context.request.scope[_REFUSAL] = reason
             raise ConnectionRejectionError({"message": reason, "code": "UNAUTHENTICATED"})
@@ -338,10 +377,28 @@ class GraphQLApp(GraphQL[Context, None]):
             context.request.scope[_REFUSAL] = _close_reason(refusal.message)
             raise ConnectionRejectionError({"message": refusal.message, "code": refusal.code}) from None
         context.request.scope[_CONNECTION_HELD] = held
-        context.actor, context.token = actor, token
+        context.actor, context.token, context.token_expires_at = actor, token, stored.expires_at
         context.mark_authenticated()
         plain_ack: UnsetType = UNSET
         return plain_ack
+
+    def watch_access(self, context: Context, end: Callable[[str], None]) -> Callable[[], None]:
+        """Call `end` when the token of a connection (acknowledged) is revoked or expires (revocations.AccessWatch).
+
+        The connection then no longer counts against its user's and organisation's quotas: it may
+        do nothing more, whether or not its client closes it.
+        """
+        if context.token is None:
+            return lambda: None
+        scope = context.request.scope
+
+        def ended(message: str) -> None:
+            held = scope.pop(_CONNECTION_HELD, None)
+            if held is not None:
+                held.release()
+            end(message)
+
+        return self.runtime.revocations.watch(context.token, context.token_expires_at, ended)
 
 
 async def health(request: Request) -> Response:
@@ -377,7 +434,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runtime.settings.files_dir.mkdir(parents=True, exist_ok=True)
         await runtime.bus.connect()
-        runtime.hints.enabled = True
+        runtime.hints.enabled = runtime.revocations.enabled = True
+        revocations = asyncio.create_task(runtime.revocations.listen(), name="revocation listener")
         if runtime.notifier is not None:  # on the embedded default this also starts the Dramatiq worker
             await runtime.notifier.start()
         if freeze_gc:
@@ -391,7 +449,10 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
         try:
             yield
         finally:
-            runtime.hints.enabled = False
+            runtime.hints.enabled = runtime.revocations.enabled = False
+            revocations.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await revocations
             await graphql_app.fan_out.close()
             if runtime.notifier is not None:
                 await runtime.notifier.stop()

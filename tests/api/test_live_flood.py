@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import websockets
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.identity.model import AccessToken, new_token_secret, token_digest
 from tests.api.conftest import app_for
 from tests.api.live import COMMENT, ORDER_UPDATED, GraphQLWS, Live, flat_fee_order, live_on, until
 from tests.api.world import build_world
@@ -249,3 +251,27 @@ async def test_subscriptions_past_a_quota_are_refused_with_a_typed_error(quoted:
     await live.gql("partner", COMMENT, orderId=order_id, body="Still live", visibility="SHARED")
     for op in (ops[1], again):
         assert (await client.next(op))["orderUpdated"]["change"] == "COMMENT"
+
+
+async def test_a_connection_whose_token_was_revoked_no_longer_counts_against_the_quota(quoted: Live) -> None:
+    live = quoted
+    ports, member = live.runtime.ports, live.world["partner"]
+    secret, now = new_token_secret(), ports.clock.now()
+    async with ports.uow() as uow:  # a second token of the partner's user, stored as tokenCreate stores it
+        await uow.directory.add_token(AccessToken(token_digest(secret), member.user.id, now, now + timedelta(hours=1)))
+        await uow.commit()
+    # given the user's two connections, one of them with the token about to be revoked
+    doomed = await GraphQLWS.connect(live.ws_url, {"authorization": f"Bearer {secret}"})
+    live.clients.append(doomed)
+    await live.client("partner")
+    assert "the most one user may" in await refused_connection(live, "partner")
+    # when that token is revoked (its socket left open by its client)
+    response = await live.http.post(
+        "/graphql",
+        json={"query": "mutation { tokenRevoke { revoked } }"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.json()["data"]["tokenRevoke"]["revoked"] is True
+    # then the user may open another connection
+    await until(lambda: live.fan_out.quotas.held_by_user("connections", member.user.id) < 2, 1)
+    await live.client("partner")
