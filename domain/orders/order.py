@@ -75,8 +75,15 @@ class Order:
     released_to_provider_at: datetime | None = None
     last_activity_at: datetime | None = None
     version: int = 1
+    """Every command counted once: what a save checks the row against. Callers see `version_for`."""
+    public_version: int = 1
+    """The commands that changed something everyone who sees the order sees (its creation counts as 1)."""
+    audience_versions: dict[Audience, int] = field(default_factory=dict)
+    """Per audience, the commands whose changes only that audience sees (provider notes, a provider's quote)."""
     quotes: list[Quote] = field(default_factory=list)
     events: list[OrderEvent] = field(default_factory=list, repr=False)
+    _uncounted: _Versions | None = field(default=None, init=False, repr=False, compare=False)
+    """The three counters as they were before the command being recorded (None: no command under way)."""
 
     # ---- who is asking -------------------------------------------------------------
 
@@ -105,6 +112,16 @@ class Order:
     def can_see(self, actor: Actor) -> bool:
         """True when `actor` may read this order."""
         return bool(self.parties_of(actor))
+
+    def version_for(self, actor: Actor) -> int:
+        """The order's version as `actor` sees it: one more for each command that changed something it may see.
+
+        So a change hidden from a caller (the provider's notes from the buyer side, one provider's quote from
+        another) never shows in its version nor makes its next `expectedVersion` stale, while every change it
+        could see does. `actor` must be able to see the order (`Audience.admits` assumes it).
+        """
+        hidden = self.audience_versions.items()
+        return self.public_version + sum(n for audience, n in hidden if audience.admits(actor, self.partner_id))
 
     def shows_provider_notes_to(self, actor: Actor) -> bool:
         """Provider notes reach the order's provider users only."""
@@ -410,9 +427,6 @@ class Order:
         audience: Audience = EVERYONE,
         subject: UUID | None = None,
     ) -> None:
-        # One command, one new version: bump on the first event since the last commit.
-        if not self.events and kind is not EventKind.ORDER_CREATED:
-            self.version += 1
         self.events.append(
             OrderEvent(
                 kind=kind,
@@ -426,6 +440,7 @@ class Order:
                 subject_id=subject,
             )
         )
+        self._count_command()
         if audience.org_id is None:  # restricted events must not reveal their time to others
             self.last_activity_at = now
 
@@ -453,8 +468,6 @@ class Order:
         for name, (old, new) in changed.items():
             before.setdefault(name, old)
             after[name] = new
-        if not self.events:  # the first event of the command: one new version (as `_record`)
-            self.version += 1
         self.events = [e for e in self.events if e.kind is not EventKind.FIELDS_UPDATED]
         public = [name for name in after if name not in PROVIDER_PRIVATE_FIELDS]
         if len(public) == len(after):
@@ -478,13 +491,46 @@ class Order:
                     known_to_all=known_to_all,
                 )
             )
+        self._count_command()
         if known_to_all:
             self.last_activity_at = now
 
+    def _count_command(self) -> None:
+        """Count the command recorded so far (the events not yet pulled) as one change, for those who see it.
+
+        Recounted from the counters as they were before the command at each event, since a later step can
+        widen who sees it (provider notes, then a shared field). A command one of whose events everyone who
+        sees the order learns of is public; otherwise it counts once for each audience of its events (a
+        reader two of them admit counts it twice: still moved, never fooled). A new order is at 1 for all.
+        """
+        if self.events[0].kind is EventKind.ORDER_CREATED:
+            return
+        if self._uncounted is None:
+            self._uncounted = _Versions(self.version, self.public_version, dict(self.audience_versions))
+        base = self._uncounted
+        self.version = base.version + 1
+        if any(event.seen_by_everyone for event in self.events):
+            self.public_version, self.audience_versions = base.public + 1, dict(base.audiences)
+            return
+        audiences = dict(base.audiences)
+        for audience in {event.audience for event in self.events}:
+            audiences[audience] = audiences.get(audience, 0) + 1
+        self.public_version, self.audience_versions = base.public, audiences
+
     def pull_events(self) -> list[OrderEvent]:
-        """Hand the recorded events to the unit of work, once."""
+        """Hand the recorded events to the unit of work, once; the next change is a new command."""
         events, self.events = self.events, []
+        self._uncounted = None
         return events
+
+
+@dataclass(frozen=True, slots=True)
+class _Versions:
+    """An order's version counters at one moment (see `Order._count_command`)."""
+
+    version: int
+    public: int
+    audiences: dict[Audience, int]
 
 
 def _reason(reason: str, *, required: bool) -> str:

@@ -17,6 +17,7 @@ async def load_visible_order(
     order = await uow.orders.get(order_id)
     if order is None or not order.can_see(actor):
         raise NotFound("Order")
-    if expected_version is not None and expected_version != order.version:
-        raise VersionConflict(expected_version, order.version)
+    # The caller's own version: a change it cannot see never makes the version it sends stale.
+    if expected_version is not None and expected_version != (current := order.version_for(actor)):
+        raise VersionConflict(expected_version, current)
     return order
