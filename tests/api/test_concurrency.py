@@ -188,7 +188,8 @@ async def test_two_changes_loaded_at_the_same_version_without_expected_version_o
     finally:
         unpin_loads(api, rendezvous)
     # then both did load the same version; one wins, the other is told the order changed under it
-    assert rendezvous.loaded == [version, version], f"the two requests loaded versions {rendezvous.loaded}"
+    # (the loser loads once more, to see whether what beat it is something it may see: it is)
+    assert rendezvous.loaded[:2] == [version, version], f"the two requests loaded versions {rendezvous.loaded}"
     winner = assert_one_winner(payloads, version)
     after = await read_order(api, ref, "provider")
     assert after is not None
@@ -214,7 +215,7 @@ async def test_two_quotes_accepted_at_once_only_one_is(api: Api) -> None:
     finally:
         unpin_loads(api, rendezvous)
     # then one quote is accepted, the other acceptance is refused with VERSION_CONFLICT
-    assert rendezvous.loaded == [version, version]
+    assert rendezvous.loaded[:2] == [version, version]  # and the loser once more, after losing
     winner = assert_one_winner(list(payloads), version)
     after = await read_order(api, ref, "partner")
     assert after is not None

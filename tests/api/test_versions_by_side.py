@@ -9,14 +9,16 @@ success and one VERSION_CONFLICT, since each could see the other's change.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.api import documents as doc
 from tests.api.conftest import Api
-from tests.api.flows import OrderRef, attempt, mutate, order_at, quote
-from tests.api.test_concurrency import pin_loads, unpin_loads
+from tests.api.flows import OrderRef, attempt, mutate, order_at, quote, read_order
+from tests.api.test_concurrency import _RacingUow, pin_loads, unpin_loads
 
 VERSION = "query($id: ID!) { order(id: $id) { version } }"
 
@@ -120,26 +122,109 @@ async def test_a_competitors_quote_does_not_show_in_a_providers_version(api: Api
     assert conflict(stale) == ("VERSION_CONFLICT", after["partner"])
 
 
-async def test_racing_edits_of_two_sides_both_succeed_when_neither_can_see_the_other(api: Api) -> None:
+async def race(api: Api, *calls: tuple[str, dict[str, Any], str]) -> tuple[list[dict[str, Any]], list[int]]:
+    """Run (mutation, input, member) calls at once, every one loading the order before any writes."""
+    rendezvous = pin_loads(api)
+    try:
+        payloads = await asyncio.gather(*(attempt(api, m, input, member) for m, input, member in calls))
+    finally:
+        unpin_loads(api, rendezvous)
+    assert len(set(rendezvous.loaded[: len(calls)])) == 1, f"the requests loaded rows {rendezvous.loaded}"
+    return list(payloads), rendezvous.loaded
+
+
+async def test_two_providers_quoting_at_once_both_quote_and_neither_sees_the_other(api: Api) -> None:
+    # given an open request, as each provider sees it
+    ref = await order_at(api, "PENDING_QUOTES")
+    before = await versions(api, ref, ("partner", "provider", "provider2"))
+    lines = [{"description": "Delivery", "quantity": "1", "unitPrice": "500"}]
+    # when both providers quote at the same moment
+    payloads, loaded = await race(
+        api,
+        ("quoteSubmit", {"orderId": ref.id, "lineItems": lines}, "provider"),
+        ("quoteSubmit", {"orderId": ref.id, "lineItems": lines}, "provider2"),
+    )
+    # then both quotes are taken: neither is refused for the other's, which it cannot see
+    assert [p["userErrors"] for p in payloads] == [[], []]
+    assert len(loaded) == 3  # the one whose save came second loaded once more, and went through
+    # and each provider's version moved by one, the partner's (who sees both) by two
+    after = await versions(api, ref, ("partner", "provider", "provider2"))
+    assert {m: after[m] - before[m] for m in after} == {"partner": 2, "provider": 1, "provider2": 1}
+    detail = await read_order(api, ref, "partner")
+    assert detail is not None and len(detail["quotes"]) == 2
+
+
+class HoldFirstLoad:
+    """Wraps `ports.uow`: the first unit of work to load an order waits just after loading it until released.
+
+    So a test decides which of two requests writes first: the held one loses the race at its save.
+    """
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+        self.loaded: list[int] = []
+        self.first_loaded = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __call__(self) -> Any:
+        return _RacingUow(self.factory(), self)  # calls `arrive` once per unit of work, after its first load
+
+    async def arrive(self, version: int) -> None:
+        self.loaded.append(version)
+        if len(self.loaded) == 1:
+            self.first_loaded.set()
+            await self.release.wait()
+
+
+async def overtaken(
+    api: Api, held: tuple[str, dict[str, Any], str], first: tuple[str, dict[str, Any], str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run `held` until it has loaded the order, then `first` to its end, then the rest of `held`."""
+    holder = HoldFirstLoad(api.runtime.ports.uow)
+    api.runtime.ports = dataclasses.replace(api.runtime.ports, uow=holder)
+    try:
+        late = asyncio.create_task(attempt(api, *held))
+        async with asyncio.timeout(5):
+            await holder.first_loaded.wait()
+        early = await attempt(api, *first)
+        holder.release.set()
+        async with asyncio.timeout(5):
+            return await late, early
+    finally:
+        holder.release.set()
+        api.runtime.ports = dataclasses.replace(api.runtime.ports, uow=holder.factory)
+
+
+async def test_a_rename_overtaken_by_provider_notes_goes_through(api: Api) -> None:
     # given an order in progress, and what each side sees
     ref = await order_at(api, "IN_PROGRESS")
     partner, provider = await version_of(api, ref, "partner"), await version_of(api, ref, "provider")
-    # when the provider edits its notes while the partner renames it, each from the version it saw, both
-    # requests loading the order before either writes
-    rendezvous = pin_loads(api)
-    try:
-        notes, rename = await asyncio.gather(
-            attempt(
-                api, "orderUpdate", {"id": ref.id, "expectedVersion": provider, "providerNotes": "Hidden"}, "provider"
-            ),
-            attempt(api, "orderUpdate", {"id": ref.id, "expectedVersion": partner, "name": "Renamed"}, "partner"),
-        )
-    finally:
-        unpin_loads(api, rendezvous)
-    assert len(set(rendezvous.loaded[:2])) == 1, f"the two requests loaded rows {rendezvous.loaded}"
-    # then both succeed and both changes are kept
+    # when the partner's rename has loaded the order, and the provider's notes edit is made before it writes
+    rename, notes = await overtaken(
+        api,
+        ("orderUpdate", {"id": ref.id, "expectedVersion": partner, "name": "Renamed"}, "partner"),
+        ("orderUpdate", {"id": ref.id, "expectedVersion": provider, "providerNotes": "Hidden"}, "provider"),
+    )
+    # then both go through: the partner cannot see the notes, so it is not refused for them
     assert notes["userErrors"] == [] and rename["userErrors"] == [], (notes, rename)
+    assert rename["order"]["version"] == partner + 1
     detail = await api.client(doc.ORDER, {"id": ref.id}, token=api.world["provider"].token)
     assert (detail["order"]["name"], detail["order"]["providerNotes"]) == ("Renamed", "Hidden")
-    assert await version_of(api, ref, "partner") == partner + 1
     assert await version_of(api, ref, "provider") == provider + 2
+
+
+async def test_provider_notes_overtaken_by_a_rename_are_refused(api: Api) -> None:
+    # given an order in progress, and what each side sees
+    ref = await order_at(api, "IN_PROGRESS")
+    partner, provider = await version_of(api, ref, "partner"), await version_of(api, ref, "provider")
+    # when the provider's notes edit has loaded the order, and the partner renames it before it writes
+    notes, rename = await overtaken(
+        api,
+        ("orderUpdate", {"id": ref.id, "expectedVersion": provider, "providerNotes": "Hidden"}, "provider"),
+        ("orderUpdate", {"id": ref.id, "expectedVersion": partner, "name": "Renamed"}, "partner"),
+    )
+    # then the rename goes through, and the provider, who may see it, is told, at its own version
+    assert rename["userErrors"] == [], rename
+    assert conflict(notes) == ("VERSION_CONFLICT", provider + 1)
+    detail = await api.client(doc.ORDER, {"id": ref.id}, token=api.world["provider"].token)
+    assert (detail["order"]["name"], detail["order"]["providerNotes"]) == ("Renamed", "")
