@@ -38,6 +38,7 @@ from domain.orders.lifecycle import (
 )
 from domain.orders.lines import Line, total_of, validate_lines
 from domain.orders.quotes import Quote, QuoteStatus
+from domain.orders.versions import Versions, version_seen
 
 
 @dataclass(slots=True)
@@ -74,16 +75,13 @@ class Order:
     submitted_at: datetime | None = None
     released_to_provider_at: datetime | None = None
     last_activity_at: datetime | None = None
+    # Every command, what a save checks the row against; callers see `version_for` (domain.orders.versions).
     version: int = 1
-    """Every command counted once: what a save checks the row against. Callers see `version_for`."""
-    public_version: int = 1
-    """The commands that changed something everyone who sees the order sees (its creation counts as 1)."""
-    audience_versions: dict[Audience, int] = field(default_factory=dict)
-    """Per audience, the commands whose changes only that audience sees (provider notes, a provider's quote)."""
+    public_version: int = 1  # the commands everyone who sees the order sees (its creation is 1)
+    audience_versions: dict[Audience, int] = field(default_factory=dict)  # those only one audience sees
     quotes: list[Quote] = field(default_factory=list)
     events: list[OrderEvent] = field(default_factory=list, repr=False)
-    _uncounted: _Versions | None = field(default=None, init=False, repr=False, compare=False)
-    """The three counters as they were before the command being recorded (None: no command under way)."""
+    _uncounted: Versions | None = field(default=None, init=False, repr=False, compare=False)  # before this command
 
     # ---- who is asking -------------------------------------------------------------
 
@@ -114,14 +112,8 @@ class Order:
         return bool(self.parties_of(actor))
 
     def version_for(self, actor: Actor) -> int:
-        """The order's version as `actor` sees it: one more for each command that changed something it may see.
-
-        So a change hidden from a caller (the provider's notes from the buyer side, one provider's quote from
-        another) never shows in its version nor makes its next `expectedVersion` stale, while every change it
-        could see does. `actor` must be able to see the order (`Audience.admits` assumes it).
-        """
-        hidden = self.audience_versions.items()
-        return self.public_version + sum(n for audience, n in hidden if audience.admits(actor, self.partner_id))
+        """The order's version as `actor` (who may see it) sees it: bumped by each change it may see (`versions`)."""
+        return version_seen(self.public_version, self.audience_versions, actor, self.partner_id)
 
     def shows_provider_notes_to(self, actor: Actor) -> bool:
         """Provider notes reach the order's provider users only."""
@@ -496,41 +488,18 @@ class Order:
             self.last_activity_at = now
 
     def _count_command(self) -> None:
-        """Count the command recorded so far (the events not yet pulled) as one change, for those who see it.
-
-        Recounted from the counters as they were before the command at each event, since a later step can
-        widen who sees it (provider notes, then a shared field). A command one of whose events everyone who
-        sees the order learns of is public; otherwise it counts once for each audience of its events (a
-        reader two of them admit counts it twice: still moved, never fooled). A new order is at 1 for all.
-        """
-        if self.events[0].kind is EventKind.ORDER_CREATED:
-            return
-        if self._uncounted is None:
-            self._uncounted = _Versions(self.version, self.public_version, dict(self.audience_versions))
-        base = self._uncounted
-        self.version = base.version + 1
-        if any(event.seen_by_everyone for event in self.events):
-            self.public_version, self.audience_versions = base.public + 1, dict(base.audiences)
-            return
-        audiences = dict(base.audiences)
-        for audience in {event.audience for event in self.events}:
-            audiences[audience] = audiences.get(audience, 0) + 1
-        self.public_version, self.audience_versions = base.public, audiences
+        """Count the command so far (its unpulled events) once, in the versions of those who may see it."""
+        # From the counters before the command: a later step may widen who sees it (notes, then a shared field).
+        if self.events[0].kind is not EventKind.ORDER_CREATED:  # a new order is at version 1 for everyone
+            self._uncounted = self._uncounted or Versions(self.version, self.public_version, self.audience_versions)
+            counted = self._uncounted.with_command(self.events)
+            self.version, self.public_version, self.audience_versions = counted.row, counted.public, counted.audiences
 
     def pull_events(self) -> list[OrderEvent]:
         """Hand the recorded events to the unit of work, once; the next change is a new command."""
         events, self.events = self.events, []
         self._uncounted = None
         return events
-
-
-@dataclass(frozen=True, slots=True)
-class _Versions:
-    """An order's version counters at one moment (see `Order._count_command`)."""
-
-    version: int
-    public: int
-    audiences: dict[Audience, int]
 
 
 def _reason(reason: str, *, required: bool) -> str:
