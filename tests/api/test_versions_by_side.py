@@ -18,6 +18,7 @@ import pytest
 from tests.api import documents as doc
 from tests.api.conftest import Api
 from tests.api.flows import OrderRef, attempt, mutate, order_at, quote, read_order
+from tests.api.live import NOTES, ORDER_UPDATED, STATUS_CHANGE, WITHIN, Live, flat_fee_order
 from tests.api.test_concurrency import _RacingUow, pin_loads, unpin_loads
 
 VERSION = "query($id: ID!) { order(id: $id) { version } }"
@@ -228,3 +229,30 @@ async def test_provider_notes_overtaken_by_a_rename_are_refused(api: Api) -> Non
     assert conflict(notes) == ("VERSION_CONFLICT", provider + 1)
     detail = await api.client(doc.ORDER, {"id": ref.id}, token=api.world["provider"].token)
     assert (detail["order"]["name"], detail["order"]["providerNotes"]) == ("Renamed", "")
+
+
+async def test_each_audience_of_a_live_update_sees_its_own_version(live: Live) -> None:
+    # given an approved order followed live by the partner, the vendor and the provider, and their versions
+    order_id = await flat_fee_order(live)
+    members = ("partner", "vendor", "provider_colleague")
+    clients = [await live.client(m) for m in members]
+    feeds = [await c.subscribe(ORDER_UPDATED, id=order_id) for c in clients]
+    await asyncio.sleep(0.1)  # let the subscriptions reach the bus
+    seen = {m: (await live.gql(m, VERSION, id=order_id))["order"]["version"] for m in members}
+    # when the provider edits its notes, then changes the status
+    await live.gql("provider", NOTES, id=order_id, notes="Hidden from the buyer side")
+    await live.gql("provider", STATUS_CHANGE, id=order_id, status="NOT_STARTED")
+    # then the provider's users received both, at their own versions
+    provider = [(await clients[2].next(feeds[2], within=WITHIN))["orderUpdated"] for _ in range(2)]
+    assert [(u["change"], u["order"]["version"]) for u in provider] == [
+        ("FIELDS", seen["provider_colleague"] + 1),
+        ("STATUS", seen["provider_colleague"] + 2),
+    ]
+    # and the buyer side only the status change, at its version: one more than it saw, as it reads it now
+    for member, client, feed in zip(members[:2], clients[:2], feeds[:2], strict=True):
+        update = (await client.next(feed, within=WITHIN))["orderUpdated"]
+        now = (await live.gql(member, VERSION, id=order_id))["order"]["version"]
+        assert (update["change"], update["order"]["version"], now) == ("STATUS", seen[member] + 1, seen[member] + 1)
+        await client.nothing(feed)
+    for client in clients:
+        await client.close()
