@@ -157,6 +157,7 @@ async def test_watching_is_personal(api: Api) -> None:
 
 async def test_a_follow_up_is_a_comment_emailed_to_its_addresses(api: Api, tmp_path: Path) -> None:
     order_id = await flat_fee(api)
+    await flows.allow_outside_recipients(api, "provider")  # it writes to its client (seed 002)
     colleague = to_global_id("User", api.world["provider_colleague"].user.id)
     sent = await as_(
         api,
@@ -286,6 +287,7 @@ async def test_the_delivery_log_shows_each_party_its_own_mail_and_resends(api: A
     await as_(
         api, "provider", RECIPIENTS, input={"orderId": order_id, "side": "PROVIDER", "emails": ["ops@agency.example"]}
     )
+    await flows.allow_outside_recipients(api, "provider")  # it writes to its client (seed 002)
     await as_(
         api, "provider", MESSAGE, input={"orderId": order_id, "to": ["c@customer.example"], "subject": "s", "body": "b"}
     )
