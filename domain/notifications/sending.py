@@ -120,12 +120,12 @@ class RecipientNotAllowed(DomainError):
 
     code = ErrorCode.RECIPIENT_NOT_ALLOWED
 
-    def __init__(self, address: str, field: str) -> None:
+    def __init__(self, address: str, field: str, *, listing: bool = False) -> None:
         self.address = address
+        what = "one of the order's people" if listing else "one of the order's people nor on its notification lists"
         super().__init__(
-            f"{address} is neither one of the order's people nor on its notification recipients, and your "
-            "organisation does not send to outside addresses; add it to the order's recipients first, or ask "
-            "the operator to allow outside addresses for your organisation.",
+            f"{address} is neither {what}, and your organisation does not send to outside addresses; "
+            "ask the operator to allow outside addresses for your organisation.",
             field=field,
         )
 
@@ -134,7 +134,7 @@ AddressSource = Callable[[Actor, Order, Circle], frozenset[str]]
 
 
 def _people(actor: Actor, order: Order, circle: Circle) -> frozenset[str]:
-    return frozenset(p.email for p in circle.people.values() if p.active)
+    return _people_emails(circle)
 
 
 def _listed(side: RecipientSide) -> AddressSource:
@@ -160,6 +160,26 @@ def order_addresses(actor: Actor, order: Order, circle: Circle) -> frozenset[str
     for _what, source in ORDER_ADDRESSES:
         found |= source(actor, order, circle)
     return frozenset(found)
+
+
+def check_list_additions(circle: Circle, before: Sequence[str], given: Sequence[str], *, outside_allowed: bool) -> None:
+    """Refuse an address new to a notification list that is no person of the order, unless outside ones are allowed.
+
+    A list's addresses count as the order's recipients (ORDER_ADDRESSES), so without this an outside
+    address would be one edit away. Addresses already on the list stay; `given` is the input as sent.
+    """
+    if outside_allowed:
+        return
+    kept = {normalise_email(e) for e in before}
+    people = _people_emails(circle)
+    for index, address in enumerate(given):
+        email = normalise_email(address)
+        if email not in kept and email not in people:
+            raise RecipientNotAllowed(email, f"emails.{index}", listing=True)
+
+
+def _people_emails(circle: Circle) -> frozenset[str]:
+    return frozenset(p.email for p in circle.people.values() if p.active)
 
 
 def check_recipients_allowed(

@@ -21,6 +21,7 @@ from domain.notifications.recipients import RecipientList
 from domain.notifications.sending import (
     SEND_WINDOWS,
     Sender,
+    check_list_additions,
     check_recipient_count,
     check_recipients_allowed,
     check_send_rate,
@@ -35,7 +36,12 @@ async def update_recipients(
     async with ports.uow() as uow:
         order = await load_visible_order(uow, actor, cmd.order_id, None)
         recipients = await uow.notifications.recipients(order.id, cmd.side)
-        recipients.replace(actor, order, cmd.emails, ports.clock.now())
+        before = recipients.emails
+        recipients.replace(actor, order, cmd.emails, ports.clock.now())  # checks who may, and the addresses
+        if recipients.emails != before:
+            circle = await uow.notifications.circle(order)
+            outside = await _outside_allowed(uow, actor)
+            check_list_additions(circle, before, cmd.emails, outside_allowed=outside)
         await uow.notifications.save_recipients(recipients)
         await uow.commit()
     return order, recipients
@@ -78,8 +84,7 @@ async def send_message(ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd:
             files=files,
             colleagues=colleagues,
         )
-        organisation = await uow.directory.organisation(actor.organisation_id)
-        outside = organisation is not None and organisation.outside_recipients
+        outside = await _outside_allowed(uow, actor)
         check_recipients_allowed(actor, order, await uow.notifications.circle(order), cmd.to, outside_allowed=outside)
         await _check_send_rate(ports, uow, actor, now)
         await uow.comments.add(comment)
@@ -98,6 +103,12 @@ async def send_message(ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd:
         await store_uploads(ports.blobs, files)  # every check passed: only now are the files stored
         await uow.commit()
     return order, comment
+
+
+async def _outside_allowed(uow: NotificationsUnitOfWork, actor: Actor) -> bool:
+    """True when the operator lets the actor's organisation email addresses beyond an order's people."""
+    organisation = await uow.directory.organisation(actor.organisation_id)
+    return organisation is not None and organisation.outside_recipients
 
 
 async def _check_send_rate(

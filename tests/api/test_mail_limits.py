@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ordergraph.app import Runtime
 from tests.api import flows
 from tests.api.conftest import Api, GraphQLClient, app_for
-from tests.api.test_notifications import RECIPIENTS, as_, deliver, flat_fee
+from tests.api.test_notifications import LOG, RECIPIENTS, as_, deliver, flat_fee
 from tests.api.world import World, build_world
 
 SEND = """
@@ -84,11 +84,14 @@ async def api_with(
 
 
 async def test_a_follow_up_goes_to_the_order_s_people_and_recipients_and_no_further(api: Api, tmp_path: Path) -> None:
-    # given an approved order with an address on the partner's list
+    # given an approved order with an outside mailbox on the partner's list (put there by the vendor, whom the
+    # operator lets email outside addresses)
     order_id = await flat_fee(api)
-    await as_(
-        api, "partner", RECIPIENTS, input={"orderId": order_id, "side": "PARTNER", "emails": ["desk@partner.example"]}
+    await flows.allow_outside_recipients(api, "vendor")
+    listed = await as_(
+        api, "vendor", RECIPIENTS, input={"orderId": order_id, "side": "PARTNER", "emails": ["desk@partner.example"]}
     )
+    assert listed["orderRecipientsUpdate"]["userErrors"] == []
     # when the partner writes to the order's people and its list
     people = ["provider@example.com", "Desk@Partner.example", "partner_colleague@example.com"]
     assert (await send(api, "partner", order_id, people, "to the people"))["userErrors"] == []
@@ -118,14 +121,44 @@ async def test_a_follow_up_goes_to_the_order_s_people_and_recipients_and_no_furt
 
 
 async def test_the_provider_s_internal_list_is_no_address_the_partner_may_probe(api: Api) -> None:
-    # given an order whose provider has an address on its own (internal) list
+    # given an order whose provider has an outside mailbox on its own (internal) list
     order_id = await flat_fee(api)
+    await flows.allow_outside_recipients(api, "provider")
     internal = {"orderId": order_id, "side": "PROVIDER", "emails": ["ops@agency.example"]}
     await as_(api, "provider", RECIPIENTS, input=internal)
     # then the provider may write to it, and the partner is refused as for any outside address
     assert (await send(api, "provider", order_id, ["ops@agency.example"]))["userErrors"] == []
     refused = await send(api, "partner", order_id, ["ops@agency.example"])
     assert [e["code"] for e in refused["userErrors"]] == ["RECIPIENT_NOT_ALLOWED"]
+
+
+async def test_an_outside_address_is_not_one_list_edit_away(api: Api) -> None:
+    # given an order with an outside mailbox on the partner's list, put there by the vendor (allowed to)
+    order_id = await flat_fee(api)
+    await flows.allow_outside_recipients(api, "vendor")
+    await as_(
+        api, "vendor", RECIPIENTS, input={"orderId": order_id, "side": "PARTNER", "emails": ["desk@partner.example"]}
+    )
+    # when the partner, which may not email outside addresses, adds one to its list
+    given = ["desk@partner.example", "Spam@Target.example"]
+    refused = await as_(api, "partner", RECIPIENTS, input={"orderId": order_id, "side": "PARTNER", "emails": given})
+    # then it is refused, naming it, and the list is as it was
+    payload = refused["orderRecipientsUpdate"]
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("RECIPIENT_NOT_ALLOWED", "emails.1")]
+    assert "spam@target.example" in payload["userErrors"][0]["message"]
+    shown = await as_(api, "partner", LOG, id=order_id)
+    assert shown["order"]["notificationRecipients"]["partnerEmails"] == ["desk@partner.example"]
+    # and a follow-up to it is refused as before
+    assert [e["code"] for e in (await send(api, "partner", order_id, ["spam@target.example"]))["userErrors"]] == [
+        "RECIPIENT_NOT_ALLOWED"
+    ]
+    # while the order's people may be added, and what the list had stays
+    kept = ["desk@partner.example", "provider_colleague@example.com"]
+    changed = await as_(api, "partner", RECIPIENTS, input={"orderId": order_id, "side": "PARTNER", "emails": kept})
+    assert changed["orderRecipientsUpdate"] == {
+        "order": {"notificationRecipients": {"providerEmails": None, "partnerEmails": kept}},
+        "userErrors": [],
+    }
 
 
 # ---- to how many -------------------------------------------------------------------------------------------

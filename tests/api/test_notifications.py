@@ -109,6 +109,7 @@ async def deliver(api: Api, mail: Path) -> list[email.message.EmailMessage]:
 
 async def test_each_side_keeps_its_own_recipient_list(api: Api) -> None:
     order_id = await flat_fee(api)
+    await flows.allow_outside_recipients(api, "partner", "provider")  # their lists name outside mailboxes
     partner = await as_(
         api,
         "partner",
@@ -279,6 +280,7 @@ async def test_each_status_email_shows_the_status_its_event_left_the_order_in(ap
 
 async def test_the_delivery_log_shows_each_party_its_own_mail_and_resends(api: Api, tmp_path: Path) -> None:
     order_id = await flat_fee(api, approve=False)
+    await flows.allow_outside_recipients(api, "partner", "provider")  # lists and a client beyond the order's people
     await as_(
         api, "partner", RECIPIENTS, input={"orderId": order_id, "side": "PARTNER", "emails": ["desk@partner.example"]}
     )
@@ -287,7 +289,6 @@ async def test_the_delivery_log_shows_each_party_its_own_mail_and_resends(api: A
     await as_(
         api, "provider", RECIPIENTS, input={"orderId": order_id, "side": "PROVIDER", "emails": ["ops@agency.example"]}
     )
-    await flows.allow_outside_recipients(api, "provider")  # it writes to its client (seed 002)
     await as_(
         api, "provider", MESSAGE, input={"orderId": order_id, "to": ["c@customer.example"], "subject": "s", "body": "b"}
     )

@@ -19,6 +19,7 @@ from domain.notifications.sending import (
     Sender,
     SendWindow,
     TooManyRecipients,
+    check_list_additions,
     check_recipient_count,
     check_recipients_allowed,
     check_send_rate,
@@ -148,3 +149,17 @@ def test_an_outside_address_is_refused_by_name_unless_the_organisation_allows_th
         assert refused_address.lower() in refused.value.message
     # unless the organisation allows outside addresses
     check_recipients_allowed(partner, order, c, ["client@customer.example"], outside_allowed=True)
+
+
+def test_a_list_gains_only_the_order_s_people_unless_the_organisation_allows_outside_addresses() -> None:
+    w = make_world()
+    c = order_circle(w)
+    provider = w.users[PROVIDER].email
+    # what the list had stays, and the order's people may be added
+    check_list_additions(c, [PARTNER_LIST], [PARTNER_LIST, provider.upper()], outside_allowed=False)
+    # an outside address may not, named where it was given
+    with pytest.raises(RecipientNotAllowed) as refused:
+        check_list_additions(c, [PARTNER_LIST], [provider, "Spam@Target.example"], outside_allowed=False)
+    assert (refused.value.address, refused.value.field) == ("spam@target.example", "emails.1")
+    # unless the organisation may email outside addresses
+    check_list_additions(c, [], ["spam@target.example"], outside_allowed=True)
