@@ -138,6 +138,21 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "How long a queued email may wait for a worker before the sweeper queues it again "
         "(its message lost with the broker or a worker)",
     ),
+    (
+        "ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR",
+        "60",
+        "Follow-ups and order links one user may send in any hour (more: RATE_LIMITED with retryAfter)",
+    ),
+    (
+        "ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY",
+        "1000",
+        "Follow-ups and order links the users of one organisation may send together in any 24 hours",
+    ),
+    (
+        "ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE",
+        "10",
+        "Most addresses one follow-up may name in `to`, 1 to 20 (more: TOO_MANY_RECIPIENTS)",
+    ),
 )
 """(environment variable, default, description) rows; the README's settings table comes from these."""
 
@@ -185,6 +200,10 @@ class Settings:
     mail_retry_max_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_RETRY_MAX_SECONDS"])
     mail_lease_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_LEASE_SECONDS"])
     mail_redeliver_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_REDELIVER_SECONDS"])
+    # What users may send by email (issue 8, item 6).
+    mail_messages_per_user_hour: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR"])
+    mail_messages_per_org_day: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY"])
+    mail_recipients_per_message: int = int(_DEFAULTS["ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -238,6 +257,9 @@ class Settings:
             mail_retry_max_seconds=parsed("ORDERGRAPH_MAIL_RETRY_MAX_SECONDS", _positive_int),
             mail_lease_seconds=parsed("ORDERGRAPH_MAIL_LEASE_SECONDS", _positive_int),
             mail_redeliver_seconds=parsed("ORDERGRAPH_MAIL_REDELIVER_SECONDS", _positive_int),
+            mail_messages_per_user_hour=parsed("ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR", _positive_int),
+            mail_messages_per_org_day=parsed("ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY", _positive_int),
+            mail_recipients_per_message=parsed("ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE", _recipients_per_message),
         )
 
     @property
@@ -285,6 +307,13 @@ def _positive_int(value: str) -> int:
         raise ValueError("expected a whole number") from None
     if number < 1:
         raise ValueError("expected a number of at least 1")
+    return number
+
+
+def _recipients_per_message(value: str) -> int:
+    number = _positive_int(value)
+    if number > 20:  # domain.notifications' MAX_RECIPIENTS: no list of addresses is longer
+        raise ValueError("expected a number from 1 to 20")
     return number
 
 

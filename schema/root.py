@@ -30,6 +30,7 @@ from resolvers.notifications import NotificationsMutation, NotificationsQuery
 from resolvers.orders import OrdersMutation, OrdersQuery, OrdersSubscription
 from schema.common import USER_ERROR_TYPES, FastPlainFieldExecutionContext, FreshOperation, log_errors
 from schema.identity import Organisation, User
+from schema.notifications import NOTIFICATION_ERROR_TYPES
 from schema.orders import ORDER_ERROR_TYPES, Order, Service, StreamingPublicErrors
 
 # Each context's roots, merged; fields come in the order of the bases.
@@ -102,7 +103,7 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*USER_ERROR_TYPES, *ORDER_ERROR_TYPES, Order, Organisation, User, Service],
+        types=[*USER_ERROR_TYPES, *ORDER_ERROR_TYPES, *NOTIFICATION_ERROR_TYPES, Order, Organisation, User, Service],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=FastPlainFieldExecutionContext,
