@@ -26,7 +26,15 @@ from domain.notifications.sending import (
     check_recipients_allowed,
     check_send_rate,
 )
-from domain.orders import Comment, Order, keyed_uploads, load_visible_order, store_uploads
+from domain.orders import (
+    Comment,
+    Order,
+    VersionCheck,
+    at_callers_version,
+    keyed_uploads,
+    load_visible_order,
+    store_uploads,
+)
 
 
 async def update_recipients(
@@ -68,41 +76,48 @@ async def unwatch_order(ports: Ports[NotificationsUnitOfWork], actor: Actor, ord
 async def send_message(ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd: SendMessage) -> tuple[Order, Comment]:
     """Post a follow-up that is emailed to its addresses; optionally reassign the order and watch it."""
     files = await keyed_uploads(ports.blobs, cmd.uploads)
-    async with ports.uow() as uow:
-        order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
-        now = ports.clock.now()
-        check_recipient_count(cmd.to, ports.policy.recipients_per_message)
-        colleagues = await _colleague_emails(uow, actor, cmd.to)
-        comment = new_follow_up(
-            actor=actor,
-            order=order,
-            now=now,
-            to=cmd.to,
-            subject=cmd.subject,
-            body=cmd.body,
-            visibility=cmd.visibility,
-            files=files,
-            colleagues=colleagues,
-        )
-        outside = await _outside_allowed(uow, actor)
-        check_recipients_allowed(actor, order, await uow.notifications.circle(order), cmd.to, outside_allowed=outside)
-        await _check_send_rate(ports, uow, actor, now)
-        await uow.comments.add(comment)
-        if cmd.reassign:
-            assignee = None
-            if cmd.assignee_id is not None:
-                assignee = await uow.directory.user(cmd.assignee_id)
-                if assignee is None:
-                    raise InvalidInput(
-                        "The assignee must be an active user of the order's provider.", field="assigneeId"
-                    )
-            order.assign(actor, now, assignee)
-            await uow.orders.save(order)
-        if cmd.watch:
-            await uow.notifications.watch(order.id, actor.user_id, now)
-        await store_uploads(ports.blobs, files)  # every check passed: only now are the files stored
-        await uow.commit()
-    return order, comment
+
+    async def attempt(check: VersionCheck) -> tuple[Order, Comment]:
+        async with ports.uow() as uow:
+            order = await check.load(uow, cmd.order_id)
+            now = ports.clock.now()
+            check_recipient_count(cmd.to, ports.policy.recipients_per_message)
+            colleagues = await _colleague_emails(uow, actor, cmd.to)
+            comment = new_follow_up(
+                actor=actor,
+                order=order,
+                now=now,
+                to=cmd.to,
+                subject=cmd.subject,
+                body=cmd.body,
+                visibility=cmd.visibility,
+                files=files,
+                colleagues=colleagues,
+            )
+            outside = await _outside_allowed(uow, actor)
+            check_recipients_allowed(
+                actor, order, await uow.notifications.circle(order), cmd.to, outside_allowed=outside
+            )
+            await _check_send_rate(ports, uow, actor, now)
+            await uow.comments.add(comment)
+            if cmd.reassign:
+                assignee = None
+                if cmd.assignee_id is not None:
+                    assignee = await uow.directory.user(cmd.assignee_id)
+                    if assignee is None:
+                        raise InvalidInput(
+                            "The assignee must be an active user of the order's provider.", field="assigneeId"
+                        )
+                order.assign(actor, now, assignee)
+                await uow.orders.save(order)
+            if cmd.watch:
+                await uow.notifications.watch(order.id, actor.user_id, now)
+            await store_uploads(ports.blobs, files)  # every check passed: only now are the files stored
+            await uow.commit()
+        return order, comment
+
+    # Reassigning saves the order: a save that loses a race runs once more, at the version the sender saw.
+    return await at_callers_version(actor, cmd.expected_version, attempt)
 
 
 async def _outside_allowed(uow: NotificationsUnitOfWork, actor: Actor) -> bool:

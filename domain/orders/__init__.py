@@ -43,7 +43,7 @@ from domain.orders.queries import (
     viewer_for,
 )
 from domain.orders.quotes import Quote, QuoteStatus
-from domain.orders.services._common import load_visible_order
+from domain.orders.services._common import VersionCheck, at_callers_version, load_visible_order
 from domain.orders.services.comments import create_comment, keyed_uploads, store_uploads
 from domain.orders.services.orders import (
     approve_order,
@@ -121,11 +121,13 @@ __all__ = [
     "SubmitQuote",
     "UpdateOrder",
     "Upload",
+    "VersionCheck",
     "Viewer",
     "accept_quote",
     "approve_order",
     "archive_order",
     "assign_order",
+    "at_callers_version",
     "audience_scope",
     "cancel_order",
     "change_order_status",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from schema.common import to_global_id
 from tests.api import documents as doc
 from tests.api.conftest import Api
 from tests.api.flows import OrderRef, attempt, mutate, order_at, quote, read_order
@@ -256,3 +257,39 @@ async def test_each_audience_of_a_live_update_sees_its_own_version(live: Live) -
         await client.nothing(feed)
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+def follow_ups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """orderMessageSend among the mutations `attempt` runs, reading the order back like the others."""
+    document = doc._order_mutation("orderMessageSend", "OrderMessageSendInput")
+    monkeypatch.setitem(doc.MUTATIONS, "orderMessageSend", document)
+
+
+@pytest.mark.usefixtures("follow_ups")
+async def test_a_reassigning_follow_up_is_refused_at_the_senders_own_version_not_the_rows(api: Api) -> None:
+    # given an order the provider won, after a competitor's quote it never saw
+    ref = await order_at(api, "PENDING_QUOTES")
+    await quote(api, ref, "provider2", "650")
+    won = await quote(api, ref, "provider", "700")
+    await mutate(api, "quoteAccept", {"id": won}, "partner")
+    provider = await version_of(api, ref, "provider")
+    colleague = api.world["provider_colleague"]
+    follow_up = {
+        "orderId": ref.id,
+        "to": [colleague.user.email],
+        "subject": "Yours now",
+        "body": "Please take this one.",
+        "assigneeId": to_global_id("User", colleague.user.id),
+        "expectedVersion": provider,
+    }
+    # when the provider's reassigning follow-up has loaded the order, and the partner renames it first
+    sent, rename = await overtaken(
+        api,
+        ("orderMessageSend", follow_up, "provider"),
+        ("orderUpdate", {"id": ref.id, "name": "Renamed"}, "partner"),
+    )
+    # then the provider, who may see the rename, is refused at its own version: the competitor's
+    # quote neither counts in it nor shows through the refusal
+    assert rename["userErrors"] == [], rename
+    assert conflict(sent) == ("VERSION_CONFLICT", provider + 1)
