@@ -30,6 +30,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET, UnsetType
 
+from adapters.cost_budget import CostBudgets, budget_storage
 from adapters.db import create_engine, for_reading, session_factory
 from adapters.email import Links
 from adapters.eventbus import BroadcastEventBus
@@ -47,8 +48,8 @@ from ordergraph.downloads import download_route
 from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
 from ordergraph.hints import HintPublisher
 from ordergraph.limits import MAX_OPERATION_BYTES, BodySizeLimit, graphql_body_limit
-from schema.common import AppPorts, Context, LiveOptions, apply_graphql_core_patch, to_global_id
-from schema.root import SchemaOptions, build_schema
+from schema.common import AppPorts, Context, CostOptions, LiveOptions, apply_graphql_core_patch, to_global_id
+from schema.root import COST_RULES, SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
 from workers.runtime import Notifier, NotifierConfig
 
@@ -135,6 +136,14 @@ def build_runtime(settings: Settings) -> Runtime:
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            cost=CostOptions(
+                rules=COST_RULES,
+                max_cost=settings.max_query_cost,
+                budget=CostBudgets(
+                    budget_storage(settings.rate_limits_url), settings.cost_budget, settings.cost_restore_rate
+                ),
+                query_timeout=settings.query_timeout_seconds,
+            ),
         )
     )
     return Runtime(settings, engine, ports, SqlQueries(for_reading(engine)), schema, bus, hints, notifier=notifier)

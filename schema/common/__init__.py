@@ -1,6 +1,8 @@
 """What every context's GraphQL layer shares: request context, loaders, IDs, cursors, errors, payloads, execution."""
 
 from schema.common.context import AppPorts, AppQueries, AppUnitOfWork, Context, FreshOperation, LiveOptions
+from schema.common.cost import CostPlan, CostRules, compile_cost, cost_plan
+from schema.common.cost_limits import CostBudget, CostOptions, QueryCost, Throttle
 from schema.common.cursors import ValueKind, decode_cursor, encode_cursor
 from schema.common.enums import SortDirection
 from schema.common.errors import (
@@ -38,6 +40,10 @@ __all__ = [
     "AppUnitOfWork",
     "AuthenticationError",
     "Context",
+    "CostBudget",
+    "CostOptions",
+    "CostPlan",
+    "CostRules",
     "ErrorCode",
     "FastPlainFieldExecutionContext",
     "FreshOperation",
@@ -50,13 +56,17 @@ __all__ = [
     "Projector",
     "PublicError",
     "PublicErrors",
+    "QueryCost",
     "SortDirection",
+    "Throttle",
     "UserError",
     "ValueKind",
     "VersionConflictError",
     "api_field",
     "apply_graphql_core_patch",
     "attempt",
+    "compile_cost",
+    "cost_plan",
     "decode_cursor",
     "decode_id",
     "encode_cursor",

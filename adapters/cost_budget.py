@@ -1,0 +1,75 @@
+"""Per-organisation budgets of query cost, kept by the `limits` library: in memory, or in Redis when scaled out.
+
+A budget holds `maximum` points and restores `restore_rate` points a second, as a moving window: at
+most `maximum` points spent in any `maximum / restore_rate` seconds (each point spent comes back that
+long after). In memory each process keeps its own budgets; with Redis every API process shares them.
+If Redis cannot be reached, requests are served without a budget (logged): the per-request maximum
+still holds, and a fairness device should not take the API down with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+
+log = logging.getLogger("ordergraph.cost_budget")
+
+NAMESPACE: Final = "ordergraph-cost"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """A budget after a request asked to spend from it (schema.common's `Throttle`)."""
+
+    maximum: int
+    available: int
+    restore_rate: float
+    retry_after: float | None
+    """None when the cost was spent; else nothing was, and the seconds until it can be (an estimate)."""
+
+
+def budget_storage(url: str) -> Storage:
+    """The store of the budgets: memory:// or a redis:// (rediss://) URL."""
+    if url.startswith("memory://"):
+        return MemoryStorage()
+    if url.split("://", 1)[0] in ("redis", "rediss"):
+        return RedisStorage(f"async+{url}", wrap_exceptions=True, implementation="redispy")
+    raise ValueError(f"expected memory:// or a redis:// URL, not {url.split('://', 1)[0]}://")
+
+
+class CostBudgets:
+    """Spends query cost from per-key budgets (a key per organisation)."""
+
+    def __init__(self, storage: Storage, maximum: int, restore_rate: int) -> None:
+        if maximum < 1 or restore_rate < 1:
+            raise ValueError("a budget needs a maximum and a restore rate of at least 1")
+        self.maximum = maximum
+        # the window is whole seconds (limits' unit): rounded up, the rate restored is at most the one asked
+        self.window = max(1, math.ceil(maximum / restore_rate))
+        self.restore_rate = maximum / self.window
+        self.item = RateLimitItemPerSecond(maximum, self.window, namespace=NAMESPACE)
+        self.limiter = MovingWindowRateLimiter(storage)
+
+    async def spend(self, key: str, cost: int) -> BudgetState | None:
+        """Spend `cost` from `key`'s budget if it holds that much; None when the store cannot be reached."""
+        try:
+            spent = cost <= 0 or await self.limiter.hit(self.item, key, cost=cost)
+            stats = await self.limiter.get_window_stats(self.item, key)
+        except StorageError as exc:
+            log.warning("query budgets unavailable, serving without them: %s", exc)
+            return None
+        available = max(0, stats.remaining)
+        retry_after = None
+        if not spent:
+            # the oldest points come back at reset_time; more than those at the restore rate after that
+            missing = max(0, cost - available)
+            retry_after = max(stats.reset_time - time.time(), missing / self.restore_rate, 0.0)
+        return BudgetState(self.maximum, available, self.restore_rate, retry_after)
