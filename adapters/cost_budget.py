@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
+import redis.asyncio
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -36,19 +37,30 @@ class BudgetState:
     """None when the cost was spent; else nothing was, and the seconds until it can be (an estimate)."""
 
 
-def budget_storage(url: str) -> Storage:
-    """The store of the budgets: memory:// or a redis:// (rediss://) URL."""
-    if url.startswith("memory://"):
-        return MemoryStorage()
-    if url.split("://", 1)[0] in ("redis", "rediss"):
-        return RedisStorage(f"async+{url}", wrap_exceptions=True, implementation="redispy")
-    raise ValueError(f"expected memory:// or a redis:// URL, not {url.split('://', 1)[0]}://")
-
-
 class CostBudgets:
     """Spends query cost from per-key budgets (a key per organisation)."""
 
-    def __init__(self, storage: Storage, maximum: int, restore_rate: int) -> None:
+    @classmethod
+    def at(cls, url: str, maximum: int, restore_rate: int) -> CostBudgets:
+        """Budgets kept at `url`: memory:// or a redis:// (rediss://) URL. Connects nothing yet."""
+        scheme = url.split("://", 1)[0]
+        if scheme == "memory":
+            return cls(MemoryStorage(), maximum, restore_rate)
+        if scheme in ("redis", "rediss"):
+            pool = redis.asyncio.ConnectionPool.from_url(url)  # ours, so that `close` can close it
+            # limits documents `connection_pool`, though its type of **options says only float | str | bool
+            storage = RedisStorage(
+                f"async+{url}",
+                wrap_exceptions=True,
+                implementation="redispy",
+                connection_pool=pool,  # type: ignore[arg-type]
+            )
+            return cls(storage, maximum, restore_rate, pool)
+        raise ValueError(f"expected memory:// or a redis:// URL, not {scheme}://")
+
+    def __init__(
+        self, storage: Storage, maximum: int, restore_rate: int, pool: redis.asyncio.ConnectionPool | None = None
+    ) -> None:
         if maximum < 1 or restore_rate < 1:
             raise ValueError("a budget needs a maximum and a restore rate of at least 1")
         self.maximum = maximum
@@ -57,6 +69,12 @@ class CostBudgets:
         self.restore_rate = maximum / self.window
         self.item = RateLimitItemPerSecond(maximum, self.window, namespace=NAMESPACE)
         self.limiter = MovingWindowRateLimiter(storage)
+        self._pool = pool
+
+    async def close(self) -> None:
+        """Close the connections to Redis, if any."""
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def spend(self, key: str, cost: int) -> BudgetState | None:
         """Spend `cost` from `key`'s budget if it holds that much; None when the store cannot be reached."""

@@ -30,7 +30,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET, UnsetType
 
-from adapters.cost_budget import CostBudgets, budget_storage
+from adapters.cost_budget import CostBudgets
 from adapters.db import create_engine, for_reading, session_factory
 from adapters.email import Links
 from adapters.eventbus import BroadcastEventBus
@@ -72,6 +72,8 @@ class Runtime:
     live: LiveOptions = field(init=False)
     notifier: Notifier | None = None
     """Notification relay and workers; started by the lifespan (or `ordergraph worker`)."""
+    budgets: CostBudgets | None = None
+    """Each organisation's query-cost budget (closed by the lifespan)."""
 
     def __post_init__(self) -> None:
         self.live = LiveOptions(self.bus, self.authenticate, queue_size=self.settings.subscriber_queue)
@@ -129,6 +131,7 @@ def build_runtime(settings: Settings) -> Runtime:
         sniffer=ContentTypeSniffer(),
         policy=Policy(token_ttl=timedelta(hours=settings.token_ttl_hours), order_link_key=link_key),
     )
+    budgets = CostBudgets.at(settings.rate_limits_url, settings.cost_budget, settings.cost_restore_rate)
     schema = build_schema(
         SchemaOptions(
             debug=settings.debug,
@@ -139,14 +142,13 @@ def build_runtime(settings: Settings) -> Runtime:
             cost=CostOptions(
                 rules=COST_RULES,
                 max_cost=settings.max_query_cost,
-                budget=CostBudgets(
-                    budget_storage(settings.rate_limits_url), settings.cost_budget, settings.cost_restore_rate
-                ),
+                budget=budgets,
                 query_timeout=settings.query_timeout_seconds,
             ),
         )
     )
-    return Runtime(settings, engine, ports, SqlQueries(for_reading(engine)), schema, bus, hints, notifier=notifier)
+    queries = SqlQueries(for_reading(engine))
+    return Runtime(settings, engine, ports, queries, schema, bus, hints, notifier=notifier, budgets=budgets)
 
 
 def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> NotifierConfig:
@@ -368,6 +370,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             if runtime.notifier is not None:
                 await runtime.notifier.stop()
             await runtime.bus.disconnect()
+            if runtime.budgets is not None:
+                await runtime.budgets.close()
             await runtime.engine.dispose()
 
     # The first middleware is the outermost: CORS wraps the body limit so a 413 still carries CORS headers.

@@ -1,5 +1,6 @@
 """What every context's GraphQL layer shares: request context, loaders, IDs, cursors, errors, payloads, execution."""
 
+from schema.common.caps import DIRECTORY_PAGE, After, DirectoryFirst, capped, directory_page, first_argument
 from schema.common.context import AppPorts, AppQueries, AppUnitOfWork, Context, FreshOperation, LiveOptions
 from schema.common.cost import CostPlan, CostRules, compile_cost, cost_plan
 from schema.common.cost_limits import CostBudget, CostOptions, QueryCost, Throttle
@@ -31,9 +32,11 @@ from schema.common.payloads import INPUT, attempt
 from schema.common.selection import selects
 
 __all__ = [
+    "DIRECTORY_PAGE",
     "INPUT",
     "PERSONAL",
     "USER_ERROR_TYPES",
+    "After",
     "AnyLoader",
     "AppPorts",
     "AppQueries",
@@ -44,6 +47,7 @@ __all__ = [
     "CostOptions",
     "CostPlan",
     "CostRules",
+    "DirectoryFirst",
     "ErrorCode",
     "FastPlainFieldExecutionContext",
     "FreshOperation",
@@ -65,11 +69,14 @@ __all__ = [
     "api_field",
     "apply_graphql_core_patch",
     "attempt",
+    "capped",
     "compile_cost",
     "cost_plan",
     "decode_cursor",
     "decode_id",
+    "directory_page",
     "encode_cursor",
+    "first_argument",
     "is_expected",
     "log_errors",
     "parse_global_id",

@@ -9,7 +9,8 @@ The model is Shopify's (GraphQL Admin API), an upper bound of the objects a resp
   `item_bounds`, by item type) times the cost of one item; a list nobody declared a bound for counts
   `default_bound` items;
 - a connection (`paged`) costs its page size (`first` or `last`, else its default) times the cost of
-  one node, its edges and nodes holding that many; a list field in `paged` holds `first` or `last` items;
+  one node, its edges and nodes holding that many; a list field in `paged`, or with a `first` argument
+  that has a default (schema.common.caps), holds `first` (or `last`) items;
 - a root field of a mutation costs `mutation_cost` in place of its payload object's 1;
 - introspection (`__schema`, `__type`) costs 0: the schema is small, fixed and public where introspection is on.
 
@@ -196,8 +197,12 @@ class _Compiler:
         if parent is self.schema.mutation_type:
             own = self.rules.mutation_cost
         arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
-        if key in self.rules.paged:
-            size: Size = ("page", arguments, self.rules.paged[key])
+        page_default = self.rules.paged.get(key)
+        first = definition.args.get("first")
+        if page_default is None and first is not None and isinstance(first.default_value, int):
+            page_default = first.default_value  # a capped list: `first` items, by default its default
+        if page_default is not None:
+            size: Size = ("page", arguments, page_default)
             if _is_list(field_type):  # a capped list: first/last items
                 return _Term(size, own, self.terms(named, node.selection_set))
             return _Term(1, own, self.terms(named, node.selection_set, size))  # a connection

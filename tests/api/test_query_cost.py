@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ordergraph.app import Runtime
 from tests.api.conftest import Api, app_for, counting
+from tests.api.flows import comment, create
 from tests.api.test_sql_count import MANAGE_ORDERS, seed_worked_orders
 from tests.api.world import World, build_world
 from tests.conftest import REDIS_URL, REQUIRE_SERVICES
@@ -67,6 +68,8 @@ async def served(database_url: str, files: Path, world: World | None = None, **s
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
             yield Served(runtime, world, http)
     finally:
+        if runtime.budgets is not None:
+            await runtime.budgets.close()
         await runtime.engine.dispose()
 
 
@@ -260,3 +263,39 @@ async def test_a_query_over_the_time_limit_is_stopped_and_leaves_no_connection_b
         # and the next request is served
         body = await app.ask(PAGE_OF, "provider", first=10)
         assert body["data"] == {"orders": {"nodes": []}}, body
+
+
+THREAD = """
+query($id: ID!, $first: Int!, $after: ID) {
+  order(id: $id) { comments(first: $first, after: $after) { id body } }
+}"""
+
+
+async def test_an_orders_comments_come_a_capped_page_at_a_time(api: Api) -> None:
+    # given an order with three comments
+    ref = await create(api, "QUOTED")
+    for body in ("one", "two", "three"):
+        await comment(api, ref, "partner", body)
+    token = api.world["partner"].token
+    # when the partner reads two, then the rest after the second
+    first = await api.client(THREAD, {"id": ref.id, "first": 2}, token=token)
+    [_, second] = first["order"]["comments"]
+    rest = await api.client(THREAD, {"id": ref.id, "first": 2, "after": second["id"]}, token=token)
+    # then each read holds at most `first`, oldest first, and together they hold every comment once
+    assert [c["body"] for c in first["order"]["comments"]] == ["one", "two"]
+    assert [c["body"] for c in rest["order"]["comments"]] == ["three"]
+    # and more than the cap at once is refused with a typed error, as is an `after` of no comment of the order
+    too_many = await api.client.raw(THREAD, {"id": ref.id, "first": 101}, token=token)
+    assert too_many["errors"][0]["extensions"]["code"] == "INVALID_INPUT", too_many
+    stranger = await api.client.raw(THREAD, {"id": ref.id, "first": 2, "after": ref.id}, token=token)
+    assert stranger["errors"][0]["extensions"]["code"] == "INVALID_INPUT", stranger
+
+
+async def test_the_directory_returns_its_first_100_unless_asked_for_more(api: Api) -> None:
+    token = api.world["vendor"].token
+    everyone = await api.client("{ users(first: 500) { id } }", token=token)
+    some = await api.client("{ users(first: 2) { id } }", token=token)
+    assert some["users"] == everyone["users"][:2]
+    assert len(everyone["users"]) == len(api.world.members) - 1  # all but the outsider, fewer than 100
+    body = await api.client.raw("{ users(first: 501) { id } }", token=token)
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", body
