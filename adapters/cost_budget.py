@@ -24,6 +24,8 @@ from limits.errors import StorageError
 log = logging.getLogger("ordergraph.cost_budget")
 
 NAMESPACE: Final = "ordergraph-cost"
+WARN_EVERY: Final = 60.0
+"""Seconds between two warnings that the budgets' store is unavailable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,8 @@ class CostBudgets:
         if scheme == "memory":
             return cls(MemoryStorage(), maximum, restore_rate)
         if scheme in ("redis", "rediss"):
-            pool = redis.asyncio.ConnectionPool.from_url(url)  # ours, so that `close` can close it
+            # ours, so that `close` can close it; a Redis that does not answer holds a request up half a second
+            pool = redis.asyncio.ConnectionPool.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
             # limits documents `connection_pool`, though its type of **options says only float | str | bool
             storage = RedisStorage(
                 f"async+{url}",
@@ -70,6 +73,7 @@ class CostBudgets:
         self.item = RateLimitItemPerSecond(maximum, self.window, namespace=NAMESPACE)
         self.limiter = MovingWindowRateLimiter(storage)
         self._pool = pool
+        self._warned_at = -WARN_EVERY
 
     async def close(self) -> None:
         """Close the connections to Redis, if any."""
@@ -82,7 +86,10 @@ class CostBudgets:
             spent = cost <= 0 or await self.limiter.hit(self.item, key, cost=cost)
             stats = await self.limiter.get_window_stats(self.item, key)
         except StorageError as exc:
-            log.warning("query budgets unavailable, serving without them: %s", exc)
+            now = time.monotonic()
+            if now - self._warned_at >= WARN_EVERY:  # one line a minute, not one a request
+                self._warned_at = now
+                log.warning("query budgets unavailable, serving without them: %s", exc)
             return None
         available = max(0, stats.remaining)
         retry_after = None

@@ -24,6 +24,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from domain.common import MAX_PAGE_SIZE
 from domain.orders import MAX_ATTACHMENTS_PER_COMMENT, MAX_LINES
 from resolvers.common import CommonQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
@@ -92,7 +93,8 @@ COST_RULES: Final = CostRules(
         ("Query", "orderStatusCounts"): len(OrderStatus),
     },
     paged={("Query", "orders"): DEFAULT_PAGE_SIZE},
-    counted={("Query", "nodes"): ("ids", 100)},
+    page_maximums={("Query", "orders"): MAX_PAGE_SIZE},
+    counted={("Query", "nodes"): ("ids", MAX_PAGE_SIZE)},
 )
 """What each part of the schema costs (schema.common.cost); tests/test_query_cost.py checks every list is bounded."""
 

@@ -92,3 +92,10 @@ def test_capped_lists_cost_their_first_and_nodes_its_ids() -> None:
 def test_a_mutation_costs_10_and_introspection_nothing() -> None:
     assert cost("mutation { tokenRevoke { userErrors { code message } } }") == 10
     assert cost("{ __schema { types { name fields { name type { name } } } } }") == 0
+
+
+def test_more_than_a_field_takes_costs_nothing_for_the_field_refuses_it_unread() -> None:
+    # orders refuses a page over 100 and nodes over 100 IDs with INVALID_INPUT, before reading anything
+    assert cost("query($n: Int!) { orders(first: $n) { nodes { id partner { id } } } }", n=101) == 0
+    assert cost("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=["x"] * 101) == 0
+    assert cost("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=["x"] * 100) == 100

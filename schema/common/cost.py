@@ -64,13 +64,16 @@ class CostRules:
     """An item type (object, interface or union) -> the most items of any list of it, where no field says."""
     paged: Mapping[tuple[str, str], int] = field(default_factory=dict)
     """(type, field) -> the default page size of a connection (taking `first` and `last`)."""
+    page_maximums: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    """(type, field) -> the largest page the field serves; it refuses a larger one before reading (costing 0)."""
     counted: Mapping[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
-    """(type, field) -> (list argument, its most items): the field returns one item per element, as nodes(ids:)."""
+    """(type, field) -> (list argument, its most items): the field returns one item per element, as nodes(ids:);
+    more than the most it refuses before reading (costing 0)."""
     default_bound: int = 100
 
 
-Size = int | tuple[str, Any, int]
-"""How many items: a number, or (kind, argument values, default) evaluated with the variables."""
+Size = int | tuple[str, Mapping[str, ValueNode], int, int | None]
+"""How many items: a number, or (kind, arguments, default, most) evaluated with the variables."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +127,17 @@ class CostPlan:
     def _size(self, size: Size, variables: Mapping[str, Any]) -> int:
         if isinstance(size, int):
             return size
-        kind, arguments, default = size
+        kind, arguments, default, most = size
         values = {name: _variable_value(node, variables, self.defaults) for name, node in arguments.items()}
+        # More than a field takes is refused by the field itself (INVALID_INPUT) before it reads anything.
         if kind == "page":
             given = [values[name] for name in ("first", "last") if values.get(name) is not None]
-            return max((_count(value, default) for value in given), default=default)
+            size = max((_count(value, default) for value in given), default=default)
+            return 0 if most is not None and size > most else size
         listed = values.get("list")
-        return min(len(listed), default) if isinstance(listed, list) else 1
+        if not isinstance(listed, list):
+            return 1
+        return len(listed) if most is None or len(listed) <= most else 0
 
 
 def _is_fixed(terms: tuple[_Term, ...]) -> bool:
@@ -202,7 +209,7 @@ class _Compiler:
         if page_default is None and first is not None and isinstance(first.default_value, int):
             page_default = first.default_value  # a capped list: `first` items, by default its default
         if page_default is not None:
-            size: Size = ("page", arguments, page_default)
+            size: Size = ("page", arguments, page_default, self.rules.page_maximums.get(key))
             if _is_list(field_type):  # a capped list: first/last items
                 return _Term(size, own, self.terms(named, node.selection_set))
             return _Term(1, own, self.terms(named, node.selection_set, size))  # a connection
@@ -210,7 +217,7 @@ class _Compiler:
             return _Term(1, own, self.terms(named, node.selection_set))
         if key in self.rules.counted:
             argument, most = self.rules.counted[key]
-            size = ("list", {"list": arguments[argument]}, most) if argument in arguments else 1
+            size = ("list", {"list": arguments[argument]}, most, most) if argument in arguments else 1
         elif page is not None and name in ("edges", "nodes"):
             size = page
         elif key in self.rules.list_bounds:
@@ -266,6 +273,8 @@ def cost_plan(
     schema: GraphQLSchema, rules: CostRules, query: str, document: DocumentNode, operation_name: str | None
 ) -> CostPlan | None:
     """The cost plan of an operation, compiled on first sight of its document and kept for the next ones."""
+    if not query:  # a document given without its text: nothing to key it by
+        return compile_cost(schema, rules, document, operation_name)
     key = (id(schema), query, operation_name)
     found = _PLANS.get(key)
     if found is not None and found[0] is schema:

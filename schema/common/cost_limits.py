@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
+from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -75,6 +77,21 @@ class CostOptions:
     """Seconds a query may run; None: no limit."""
 
 
+def _coerced(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, raw: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The operation's variables as execution will see them (defaults applied), or None when they do not coerce."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operation = next(
+        (o for o in operations if operation_name is None or (o.name is not None and o.name.value == operation_name)),
+        None,
+    )
+    if operation is None:
+        return None
+    coerced = get_variable_values(schema, operation.variable_definitions or (), raw or {}, max_errors=1)
+    return None if isinstance(coerced, list) else dict(coerced.coerced)
+
+
 class QueryCost(SchemaExtension):
     """Works out each operation's cost before it runs, applies the limits, and reports the cost."""
 
@@ -92,7 +109,13 @@ class QueryCost(SchemaExtension):
         options = self.options
         graphql_schema = execution.schema._schema
         plan = cost_plan(graphql_schema, options.rules, execution.query or "", document, execution.operation_name)
-        cost = self.requested = plan.cost(execution.variables) if plan is not None else 0
+        variables: dict[str, Any] | None = {}
+        if plan is not None and plan.fixed is None:
+            variables = _coerced(graphql_schema, document, execution.operation_name, execution.variables)
+        if variables is None:  # execution refuses them before anything runs, saying what is wrong
+            yield
+            return
+        cost = self.requested = plan.cost(variables) if plan is not None else 0
         if cost > options.max_cost:
             raise PublicError(
                 f"This operation would cost {cost} points, more than the {options.max_cost} one request may cost: "

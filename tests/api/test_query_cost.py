@@ -299,3 +299,18 @@ async def test_the_directory_returns_its_first_100_unless_asked_for_more(api: Ap
     assert len(everyone["users"]) == len(api.world.members) - 1  # all but the outsider, fewer than 100
     body = await api.client.raw("{ users(first: 501) { id } }", token=token)
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", body
+
+
+async def test_without_its_redis_the_api_serves_without_budgets(
+    engine: AsyncEngine, database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given budgets kept in a Redis that is not there (nothing listens on port 1)
+    async with served(database_url, tmp_path / "files", ORDERGRAPH_RATE_LIMIT_URL="redis://127.0.0.1:1/0") as app:
+        # when a partner asks twice
+        bodies = [await app.ask(PAGE_OF, "partner", first=10) for _ in range(2)]
+    # then both are served, their cost reported without a budget, and the outage logged once
+    for body in bodies:
+        assert body["data"] == {"orders": {"nodes": []}}, body
+        assert body["extensions"]["cost"] == {"requestedQueryCost": 10, "throttleStatus": None}
+    warnings = [r for r in caplog.records if r.name == "ordergraph.cost_budget"]
+    assert len(warnings) == 1, warnings
