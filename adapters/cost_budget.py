@@ -1,10 +1,13 @@
 """Per-organisation budgets of query cost, kept by the `limits` library: in memory, or in Redis when scaled out.
 
-A budget holds `maximum` points and restores `restore_rate` points a second, as a moving window: at
-most `maximum` points spent in any `maximum / restore_rate` seconds (each point spent comes back that
-long after). In memory each process keeps its own budgets; with Redis every API process shares them.
-If Redis cannot be reached, requests are served without a budget (logged): the per-request maximum
-still holds, and a fairness device should not take the API down with it.
+A budget holds `maximum` points and restores `restore_rate` points a second, as a sliding-window
+counter of `maximum / restore_rate` seconds: the points spent in the current window count in full,
+those of the previous one fading out as the current one passes. So what was spent comes back at the
+restore rate, starting at the latest when its window ends; each budget is two counters (a moving
+window would keep one entry per point spent). In memory each process keeps its own budgets; with
+Redis every API process shares them. If Redis cannot be reached, requests are served without a
+budget (logged once a minute): the per-request maximum still holds, and a fairness device should not
+take the API down with it.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 import redis.asyncio
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.storage import MemoryStorage, RedisStorage, SlidingWindowCounterSupport, Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
 log = logging.getLogger("ordergraph.cost_budget")
@@ -36,7 +39,7 @@ class BudgetState:
     available: int
     restore_rate: float
     retry_after: float | None
-    """None when the cost was spent; else nothing was, and the seconds until it can be (an estimate)."""
+    """None when the cost was spent; else nothing was, and the seconds until it can be."""
 
 
 class CostBudgets:
@@ -71,7 +74,8 @@ class CostBudgets:
         self.window = max(1, math.ceil(maximum / restore_rate))
         self.restore_rate = maximum / self.window
         self.item = RateLimitItemPerSecond(maximum, self.window, namespace=NAMESPACE)
-        self.limiter = MovingWindowRateLimiter(storage)
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.counters = cast(SlidingWindowCounterSupport, storage)
         self._pool = pool
         self._warned_at = -WARN_EVERY
 
@@ -84,17 +88,26 @@ class CostBudgets:
         """Spend `cost` from `key`'s budget if it holds that much; None when the store cannot be reached."""
         try:
             spent = cost <= 0 or await self.limiter.hit(self.item, key, cost=cost)
-            stats = await self.limiter.get_window_stats(self.item, key)
+            window = await self.counters.get_sliding_window(self.item.key_for(key), self.window)
         except StorageError as exc:
             now = time.monotonic()
             if now - self._warned_at >= WARN_EVERY:  # one line a minute, not one a request
                 self._warned_at = now
                 log.warning("query budgets unavailable, serving without them: %s", exc)
             return None
-        available = max(0, stats.remaining)
-        retry_after = None
-        if not spent:
-            # the oldest points come back at reset_time; more than those at the restore rate after that
-            missing = max(0, cost - available)
-            retry_after = max(stats.reset_time - time.time(), missing / self.restore_rate, 0.0)
+        previous, previous_left, current, current_left = window
+        used = previous * previous_left / self.window + current
+        available = max(0, math.floor(self.maximum - used))
+        retry_after = None if spent else self._wait(previous, previous_left, current, current_left, cost)
         return BudgetState(self.maximum, available, self.restore_rate, retry_after)
+
+    def _wait(self, previous: int, previous_left: float, current: int, current_left: float, cost: int) -> float:
+        """Seconds until `cost` fits: the previous window fading, or the current one ending and then fading."""
+        room = self.maximum - cost
+        if current <= room:
+            if previous == 0:
+                return 0.0
+            return max(0.0, previous_left - (room - current) * self.window / previous)
+        # `current_left` runs to the end of the window after this one (limits keeps the counter that long)
+        window_ends_in = max(0.0, current_left - self.window)
+        return window_ends_in + self.window * (1 - room / current)
