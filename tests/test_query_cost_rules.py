@@ -17,6 +17,7 @@ from graphql import (
 
 from schema.common import compile_cost
 from schema.root import COST_RULES, build_schema
+from tests.api import documents
 from tests.api.test_sql_count import DIRECTORY, MANAGE_ORDERS
 
 SCHEMA = build_schema()._schema
@@ -99,3 +100,19 @@ def test_more_than_a_field_takes_costs_nothing_for_the_field_refuses_it_unread()
     assert cost("query($n: Int!) { orders(first: $n) { nodes { id partner { id } } } }", n=101) == 0
     assert cost("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=["x"] * 101) == 0
     assert cost("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=["x"] * 100) == 100
+
+
+def test_the_figures_of_the_readme() -> None:
+    # an order's detail, and the pickers with their default of 100 each (README: Query cost)
+    assert cost(documents.ORDER_DETAIL, id="x") == 245
+    assert cost("{ organisations { id name } users { id name organisation { id name } } }") == 300
+    greedy = (
+        "{ "
+        + " ".join(
+            f"a{i}: orders(first: 100) {{ nodes {{ id partner {{ id }} provider {{ id }} assignee {{ id }} "
+            "latestComment { body author { name } } } }"
+            for i in range(30)
+        )
+        + " }"
+    )
+    assert cost(greedy) == 18_000

@@ -130,10 +130,13 @@ class QueryCost(SchemaExtension):
         if operation is not OperationType.QUERY or options.query_timeout is None:
             yield
             return
+        timer = asyncio.timeout(options.query_timeout)
         try:
-            async with asyncio.timeout(options.query_timeout):
+            async with timer:
                 yield
         except TimeoutError:
+            if not timer.expired():
+                raise  # not ours
             raise PublicError(
                 f"The query ran longer than the limit of {options.query_timeout:g} seconds and was stopped: "
                 "ask for less (smaller pages, fewer fields) or narrow it with a filter.",
