@@ -63,6 +63,11 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
     ),
     ("ORDERGRAPH_DB_POOL_SIZE", "10", "Connection pool size (PostgreSQL)"),
     (
+        "ORDERGRAPH_DB_POOL_TIMEOUT_SECONDS",
+        "30",
+        "Seconds a request waits for a pooled database connection before it fails",
+    ),
+    (
         "ORDERGRAPH_BROADCAST_URL",
         "memory://",
         "Pub/sub for live subscriptions: memory:// (one process) or redis://host:6379/0 (several)",
@@ -72,6 +77,32 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS",
         "60",
         "Seconds a WebSocket connection may stay open without its connection_init (either protocol)",
+    ),
+    (
+        "ORDERGRAPH_LIVE_READINGS",
+        "4",
+        "Live events prepared at once per process, through a database pool of their own of this size "
+        "(the rest wait their turn; requests never wait for them)",
+    ),
+    (
+        "ORDERGRAPH_LIVE_CONNECTIONS_PER_USER",
+        "10",
+        "Most WebSocket connections one user may hold open on one API process",
+    ),
+    (
+        "ORDERGRAPH_LIVE_CONNECTIONS_PER_ORGANISATION",
+        "200",
+        "Most WebSocket connections the users of one organisation may hold open on one API process",
+    ),
+    (
+        "ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_USER",
+        "50",
+        "Most live subscriptions one user may run at once on one API process",
+    ),
+    (
+        "ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_ORGANISATION",
+        "1000",
+        "Most live subscriptions the users of one organisation may run at once on one API process",
     ),
     (
         "ORDERGRAPH_SUBSCRIBER_QUEUE",
@@ -160,6 +191,12 @@ class Settings:
     max_subscriptions_per_connection: int = int(_DEFAULTS["ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION"])
     ws_init_timeout_seconds: int = int(_DEFAULTS["ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS"])
     subscriber_queue: int = int(_DEFAULTS["ORDERGRAPH_SUBSCRIBER_QUEUE"])
+    db_pool_timeout_seconds: int = int(_DEFAULTS["ORDERGRAPH_DB_POOL_TIMEOUT_SECONDS"])
+    live_readings: int = int(_DEFAULTS["ORDERGRAPH_LIVE_READINGS"])
+    live_connections_per_user: int = int(_DEFAULTS["ORDERGRAPH_LIVE_CONNECTIONS_PER_USER"])
+    live_connections_per_organisation: int = int(_DEFAULTS["ORDERGRAPH_LIVE_CONNECTIONS_PER_ORGANISATION"])
+    live_subscriptions_per_user: int = int(_DEFAULTS["ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_USER"])
+    live_subscriptions_per_organisation: int = int(_DEFAULTS["ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_ORGANISATION"])
     # Notifications (defaulted likewise).
     broker_url: str = ""
     smtp_url: str = field(default="", repr=False)  # may carry a password
@@ -221,6 +258,12 @@ class Settings:
             max_subscriptions_per_connection=parsed("ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", _positive_int),
             ws_init_timeout_seconds=parsed("ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS", _positive_int),
             subscriber_queue=parsed("ORDERGRAPH_SUBSCRIBER_QUEUE", _positive_int),
+            db_pool_timeout_seconds=parsed("ORDERGRAPH_DB_POOL_TIMEOUT_SECONDS", _positive_int),
+            live_readings=parsed("ORDERGRAPH_LIVE_READINGS", _positive_int),
+            live_connections_per_user=parsed("ORDERGRAPH_LIVE_CONNECTIONS_PER_USER", _positive_int),
+            live_connections_per_organisation=parsed("ORDERGRAPH_LIVE_CONNECTIONS_PER_ORGANISATION", _positive_int),
+            live_subscriptions_per_user=parsed("ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_USER", _positive_int),
+            live_subscriptions_per_organisation=parsed("ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_ORGANISATION", _positive_int),
             broker_url=parsed("ORDERGRAPH_BROKER_URL", _broker_url),
             smtp_url=parsed("ORDERGRAPH_SMTP_URL", _smtp_url),
             mail_dir=Path(raw("ORDERGRAPH_MAIL_DIR")) if raw("ORDERGRAPH_MAIL_DIR") else files_dir.parent / "mail",

@@ -66,6 +66,10 @@ orders = Table(
     Column("created_by", Uuid, ForeignKey("users.id"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    # What each side sees of the version (see Order.version_for): the commands everyone sees, and per
+    # audience [org_id, buyer_side, count] those only it sees. Read with the row: no query of its own.
+    Column("public_version", Integer, nullable=False, server_default="1"),
+    Column("audience_versions", JSON, nullable=False, server_default="[]"),
     UniqueConstraint("programme_id", "number", name="uq_orders_programme_number"),
     Index("ix_orders_programme_status", "programme_id", "status"),
     Index("ix_orders_last_activity", "last_activity_at", "id"),

@@ -55,7 +55,7 @@ class AuthenticationError(UserError):
 class VersionConflictError(UserError):
     """Optimistic concurrency conflict."""
 
-    current_version: int | None = strawberry.field(description="The order's version now, when known.")
+    current_version: int | None = strawberry.field(description="The order's version now, as you see it, when known.")
 
 
 class PublicError(GraphQLError):

@@ -240,7 +240,10 @@ class Order(Node):
     kind: OrderKind = strawberry.field(description="Quoted or flat-fee.")
     status: OrderStatus = strawberry.field(description="Where the order stands.")
     priority: Priority = strawberry.field(description="How urgent it is.")
-    version: int = strawberry.field(description="Bumped on every change; send it back as expectedVersion.")
+    version: int = strawberry.field(
+        description="Your version of the order: bumped by every change you may see, and by no other; "
+        "send it back as expectedVersion."
+    )
     line_items: list[LineItem] = strawberry.field(resolver=_order_lines, description="What is ordered.")
     total: Decimal = strawberry.field(resolver=_order_total, description="Sum of the line items.")
     po_number: str = strawberry.field(description="Purchase-order number, if any.")
@@ -379,7 +382,7 @@ class Order(Node):
             kind=order.kind,
             status=order.status,
             priority=order.priority,
-            version=order.version,
+            version=order.version_for(actor),
             po_number=order.po_number,
             po_not_required=order.po_not_required,
             end_customer=order.end_customer,
