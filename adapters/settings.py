@@ -161,6 +161,21 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "How long a queued email may wait for a worker before the sweeper queues it again "
         "(its message lost with the broker or a worker)",
     ),
+    (
+        "ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR",
+        "60",
+        "Follow-ups and order links one user may send in any hour (more: RATE_LIMITED with retryAfter)",
+    ),
+    (
+        "ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY",
+        "1000",
+        "Follow-ups and order links the users of one organisation may send together in any 24 hours",
+    ),
+    (
+        "ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE",
+        "10",
+        "Most addresses one follow-up may name in `to`, 1 to 20 (more: TOO_MANY_RECIPIENTS)",
+    ),
 )
 """(environment variable, default, description) rows; the README's settings table comes from these."""
 
@@ -214,6 +229,10 @@ class Settings:
     cost_restore_rate: int = int(_DEFAULTS["ORDERGRAPH_COST_RESTORE_RATE"])
     rate_limit_url: str = _DEFAULTS["ORDERGRAPH_RATE_LIMIT_URL"]
     query_timeout_seconds: float = float(_DEFAULTS["ORDERGRAPH_QUERY_TIMEOUT_SECONDS"])
+    # What users may send by email (issue 8, item 6).
+    mail_messages_per_user_hour: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR"])
+    mail_messages_per_org_day: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY"])
+    mail_recipients_per_message: int = int(_DEFAULTS["ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -279,6 +298,9 @@ class Settings:
             cost_restore_rate=parsed("ORDERGRAPH_COST_RESTORE_RATE", _positive_int),
             rate_limit_url=parsed("ORDERGRAPH_RATE_LIMIT_URL", _rate_limit_url),
             query_timeout_seconds=parsed("ORDERGRAPH_QUERY_TIMEOUT_SECONDS", _positive_float),
+            mail_messages_per_user_hour=parsed("ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR", _positive_int),
+            mail_messages_per_org_day=parsed("ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY", _positive_int),
+            mail_recipients_per_message=parsed("ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE", _recipients_per_message),
         )
 
     @property
@@ -350,6 +372,13 @@ def _rate_limit_url(value: str) -> str:
     if value and ("://" not in value or value.split("://", 1)[0] not in ("memory", "redis", "rediss")):
         raise ValueError("expected empty, memory:// or a redis:// (rediss://) URL")
     return value
+
+
+def _recipients_per_message(value: str) -> int:
+    number = _positive_int(value)
+    if number > 20:  # domain.notifications' MAX_RECIPIENTS: no list of addresses is longer
+        raise ValueError("expected a number from 1 to 20")
+    return number
 
 
 def _port(value: str) -> int:

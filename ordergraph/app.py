@@ -156,7 +156,13 @@ def build_runtime(settings: Settings) -> Runtime:
         passwords=Argon2PasswordHasher(),
         blobs=blobs,
         sniffer=ContentTypeSniffer(),
-        policy=Policy(token_ttl=timedelta(hours=settings.token_ttl_hours), order_link_key=link_key),
+        policy=Policy(
+            token_ttl=timedelta(hours=settings.token_ttl_hours),
+            order_link_key=link_key,
+            messages_per_user_per_hour=settings.mail_messages_per_user_hour,
+            messages_per_organisation_per_day=settings.mail_messages_per_org_day,
+            recipients_per_message=settings.mail_recipients_per_message,
+        ),
     )
     budgets = CostBudgets.at(settings.rate_limits_url, settings.cost_budget, settings.cost_restore_rate)
     schema = build_schema(

@@ -40,6 +40,7 @@ from schema.common import (
     log_errors,
 )
 from schema.identity import Organisation, User
+from schema.notifications import NOTIFICATION_ERROR_TYPES
 from schema.orders import ORDER_ERROR_TYPES, Order, OrderAction, OrderStatus, Service, StreamingPublicErrors
 
 # Each context's roots, merged; fields come in the order of the bases.
@@ -83,7 +84,7 @@ COST_RULES: Final = CostRules(
     mutation_cost=10,
     # values read with their parent: no load of their own
     free_types=frozenset({"LineItem", "Attachment", "AllowedTransition", "OrderConnection", "OrderEdge", "PageInfo"})
-    | {t.__name__ for t in (*USER_ERROR_TYPES, *ORDER_ERROR_TYPES)}
+    | {t.__name__ for t in (*USER_ERROR_TYPES, *ORDER_ERROR_TYPES, *NOTIFICATION_ERROR_TYPES)}
     | {"UserError"},
     list_bounds={
         ("Order", "lineItems"): MAX_LINES,
@@ -134,7 +135,7 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*USER_ERROR_TYPES, *ORDER_ERROR_TYPES, Order, Organisation, User, Service],
+        types=[*USER_ERROR_TYPES, *ORDER_ERROR_TYPES, *NOTIFICATION_ERROR_TYPES, Order, Organisation, User, Service],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=FastPlainFieldExecutionContext,

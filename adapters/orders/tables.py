@@ -142,6 +142,9 @@ order_activity = Table(
     # Events of one command share a time; `seq` keeps the order the domain recorded them in.
     Column("seq", Integer, nullable=False, server_default="0"),
     Index("ix_order_activity_order_time", "order_id", "occurred_at"),
+    # Counting what one user or organisation sent lately (domain.notifications.SEND_WINDOWS).
+    Index("ix_order_activity_actor_user_time", "actor_user_id", "occurred_at"),
+    Index("ix_order_activity_actor_org_time", "actor_org_id", "occurred_at"),
 )
 
 

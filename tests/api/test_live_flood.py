@@ -84,8 +84,7 @@ def pool_use(engine: AsyncEngine) -> Iterator[dict[str, int]]:
 async def subscribed_flood(live: Live, order_id: str, connections: int) -> list[tuple[GraphQLWS, list[str]]]:
     """`connections` clients of the partner with SUBSCRIPTIONS distinct subscriptions each, all listening."""
 
-    async def flood(connection: int) -> tuple[GraphQLWS, list[str]]:
-        client = await live.client("partner")
+    async def flood(connection: int, client: GraphQLWS) -> tuple[GraphQLWS, list[str]]:
         ops = [await client.subscribe(distinct(connection, s), id=order_id) for s in range(SUBSCRIPTIONS)]
         return client, ops
 
@@ -96,7 +95,8 @@ async def subscribed_flood(live: Live, order_id: str, connections: int) -> list[
     await until(lambda: bus.subscribers > unrelated, 5)
     await asyncio.sleep(0.1)
     channels = bus.subscribers - unrelated
-    floods = await asyncio.gather(*(flood(c) for c in range(connections)))
+    clients = [await live.client("partner") for _ in range(connections)]  # connected first, then subscribing
+    floods = await asyncio.gather(*(flood(c, client) for c, client in enumerate(clients)))
     await until(lambda: bus.subscribers >= unrelated + channels * (1 + connections * SUBSCRIPTIONS), 60)
     await probe.close()
     return floods

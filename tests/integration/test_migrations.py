@@ -52,7 +52,7 @@ async def test_head_on_an_empty_database_matches_the_tables(database_url: str) -
     await upgrade_async(database_url)
     # then it is at the one head, and the schema matches adapters.tables exactly
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert await current_async(database_url) == head == "0003"
+    assert await current_async(database_url) == head == "0004"
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -68,7 +68,7 @@ async def test_upgrading_twice_is_a_no_op_even_from_inside_a_running_loop(databa
     await upgrade_async(database_url)
     # the blocking API works while this test's event loop is running (it runs on a thread of its own)
     upgrade(database_url)
-    assert current(database_url) == "0003"
+    assert current(database_url) == "0004"
 
 
 def test_the_blocking_api_works_without_an_event_loop(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_the_blocking_api_works_without_an_event_loop(tmp_path: Path) -> None:
     assert current(url) is None
     upgrade(url)
     upgrade(url, "head")
-    assert current(url) == "0003"
+    assert current(url) == "0004"
 
 
 def test_the_migrations_ship_inside_the_adapters_package() -> None:
@@ -87,6 +87,7 @@ def test_the_migrations_ship_inside_the_adapters_package() -> None:
         "0001_initial.py",
         "0002_notifications.py",
         "0003_versions_by_side.py",
+        "0004_mail_limits.py",
     ]
 
 
