@@ -31,6 +31,29 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
     ("ORDERGRAPH_MAX_QUERY_DEPTH", "12", "Deepest selection nesting a query may have"),
     ("ORDERGRAPH_MAX_ALIASES", "30", "Most aliases a query may use"),
     ("ORDERGRAPH_MAX_TOKENS", "3000", "Most lexical tokens a query document may have"),
+    (
+        "ORDERGRAPH_MAX_QUERY_COST",
+        "1000",
+        "Most points one operation may cost (README: Query cost); more is refused with QUERY_TOO_COSTLY",
+    ),
+    (
+        "ORDERGRAPH_COST_BUDGET",
+        "2000",
+        "Points of query cost an organisation may spend at once (at least ORDERGRAPH_MAX_QUERY_COST); "
+        "an empty budget answers THROTTLED with retryAfter",
+    ),
+    ("ORDERGRAPH_COST_RESTORE_RATE", "100", "Points restored to each organisation's budget every second"),
+    (
+        "ORDERGRAPH_RATE_LIMIT_URL",
+        "",
+        "Where budgets and rate limits are kept: memory:// (each process its own) or redis://host:6379/0 "
+        "(shared; empty: ORDERGRAPH_BROADCAST_URL when it is redis://, else memory://)",
+    ),
+    (
+        "ORDERGRAPH_QUERY_TIMEOUT_SECONDS",
+        "10",
+        "Seconds a query may run before it is stopped with OPERATION_TIMEOUT (mutations are not stopped)",
+    ),
     ("ORDERGRAPH_HOST", "127.0.0.1", "Interface the HTTP server binds to"),
     ("ORDERGRAPH_PORT", "8000", "Port the HTTP server listens on"),
     (
@@ -200,6 +223,12 @@ class Settings:
     mail_retry_max_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_RETRY_MAX_SECONDS"])
     mail_lease_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_LEASE_SECONDS"])
     mail_redeliver_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_REDELIVER_SECONDS"])
+    # Query cost (defaulted likewise).
+    max_query_cost: int = int(_DEFAULTS["ORDERGRAPH_MAX_QUERY_COST"])
+    cost_budget: int = int(_DEFAULTS["ORDERGRAPH_COST_BUDGET"])
+    cost_restore_rate: int = int(_DEFAULTS["ORDERGRAPH_COST_RESTORE_RATE"])
+    rate_limit_url: str = _DEFAULTS["ORDERGRAPH_RATE_LIMIT_URL"]
+    query_timeout_seconds: float = float(_DEFAULTS["ORDERGRAPH_QUERY_TIMEOUT_SECONDS"])
     # What users may send by email (issue 8, item 6).
     mail_messages_per_user_hour: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR"])
     mail_messages_per_org_day: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY"])
@@ -223,6 +252,13 @@ class Settings:
         if not database_url:
             raise ValueError("DATABASE_URL is empty; set a SQLAlchemy URL such as sqlite+aiosqlite:///./var/og.db")
         files_dir = parsed("ORDERGRAPH_FILES_DIR", _path)
+        max_query_cost = parsed("ORDERGRAPH_MAX_QUERY_COST", _positive_int)
+        cost_budget = parsed("ORDERGRAPH_COST_BUDGET", _positive_int)
+        if cost_budget < max_query_cost:
+            raise ValueError(
+                f"ORDERGRAPH_COST_BUDGET={cost_budget} is invalid: it must be at least ORDERGRAPH_MAX_QUERY_COST "
+                f"({max_query_cost}), else an allowed operation could never be paid for"
+            )
         return cls(
             database_url=database_url,
             debug=parsed("ORDERGRAPH_DEBUG", _bool),
@@ -257,10 +293,22 @@ class Settings:
             mail_retry_max_seconds=parsed("ORDERGRAPH_MAIL_RETRY_MAX_SECONDS", _positive_int),
             mail_lease_seconds=parsed("ORDERGRAPH_MAIL_LEASE_SECONDS", _positive_int),
             mail_redeliver_seconds=parsed("ORDERGRAPH_MAIL_REDELIVER_SECONDS", _positive_int),
+            max_query_cost=max_query_cost,
+            cost_budget=cost_budget,
+            cost_restore_rate=parsed("ORDERGRAPH_COST_RESTORE_RATE", _positive_int),
+            rate_limit_url=parsed("ORDERGRAPH_RATE_LIMIT_URL", _rate_limit_url),
+            query_timeout_seconds=parsed("ORDERGRAPH_QUERY_TIMEOUT_SECONDS", _positive_float),
             mail_messages_per_user_hour=parsed("ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR", _positive_int),
             mail_messages_per_org_day=parsed("ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY", _positive_int),
             mail_recipients_per_message=parsed("ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE", _recipients_per_message),
         )
+
+    @property
+    def rate_limits_url(self) -> str:
+        """Where budgets are kept: ORDERGRAPH_RATE_LIMIT_URL, else the broadcast's Redis, else memory://."""
+        if self.rate_limit_url:
+            return self.rate_limit_url
+        return self.broadcast_url if self.broadcast_url.startswith(("redis://", "rediss://")) else "memory://"
 
     @property
     def links_url(self) -> str:
@@ -308,6 +356,22 @@ def _positive_int(value: str) -> int:
     if number < 1:
         raise ValueError("expected a number of at least 1")
     return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not number > 0 or number == float("inf"):
+        raise ValueError("expected a number above 0")
+    return number
+
+
+def _rate_limit_url(value: str) -> str:
+    if value and ("://" not in value or value.split("://", 1)[0] not in ("memory", "redis", "rediss")):
+        raise ValueError("expected empty, memory:// or a redis:// (rediss://) URL")
+    return value
 
 
 def _recipients_per_message(value: str) -> int:

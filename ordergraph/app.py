@@ -30,6 +30,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET, UnsetType
 
+from adapters.cost_budget import CostBudgets
 from adapters.db import create_engine, for_reading, session_factory
 from adapters.email import Links
 from adapters.eventbus import BroadcastEventBus
@@ -49,8 +50,8 @@ from ordergraph.hints import HintPublisher
 from ordergraph.limits import MAX_OPERATION_BYTES, BodySizeLimit, graphql_body_limit
 from ordergraph.live_quotas import LiveQuotas, QuotaExceeded, QuotaLimits
 from ordergraph.revocations import Revocations, watch_access
-from schema.common import AppPorts, Context, LiveOptions, apply_graphql_core_patch, to_global_id
-from schema.root import SchemaOptions, build_schema
+from schema.common import AppPorts, Context, CostOptions, LiveOptions, apply_graphql_core_patch, to_global_id
+from schema.root import COST_RULES, SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
 from workers.runtime import Notifier, NotifierConfig
 
@@ -78,6 +79,8 @@ class Runtime:
     live_engine: AsyncEngine | None = None
     """The pool live events are read through (ORDERGRAPH_LIVE_READINGS connections): never the requests'."""
     live_queries: SqlQueries = field(init=False)
+    budgets: CostBudgets | None = None
+    """Each organisation's query-cost budget (closed by the lifespan)."""
 
     def __post_init__(self) -> None:
         self.live = LiveOptions(
@@ -161,6 +164,7 @@ def build_runtime(settings: Settings) -> Runtime:
             recipients_per_message=settings.mail_recipients_per_message,
         ),
     )
+    budgets = CostBudgets.at(settings.rate_limits_url, settings.cost_budget, settings.cost_restore_rate)
     schema = build_schema(
         SchemaOptions(
             debug=settings.debug,
@@ -168,11 +172,17 @@ def build_runtime(settings: Settings) -> Runtime:
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            cost=CostOptions(
+                rules=COST_RULES,
+                max_cost=settings.max_query_cost,
+                budget=budgets,
+                query_timeout=settings.query_timeout_seconds,
+            ),
         )
     )
     queries = SqlQueries(for_reading(engine))
     return Runtime(
-        settings, engine, ports, queries, schema, bus, hints, revocations, notifier=notifier, live_engine=live_engine
+        settings, engine, ports, queries, schema, bus, hints, revocations, notifier, live_engine, budgets=budgets
     )
 
 
@@ -463,6 +473,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             if runtime.notifier is not None:
                 await runtime.notifier.stop()
             await runtime.bus.disconnect()
+            if runtime.budgets is not None:
+                await runtime.budgets.close()
             await runtime.engine.dispose()
             if runtime.live_engine is not None:
                 await runtime.live_engine.dispose()

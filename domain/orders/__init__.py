@@ -26,7 +26,7 @@ from domain.orders.comments import (
 from domain.orders.events import EVERYONE, Audience, EventKind, OrderEvent
 from domain.orders.fields import UNSET, Priority
 from domain.orders.lifecycle import Action, OrderKind, OrderStatus, Party
-from domain.orders.lines import Line
+from domain.orders.lines import MAX_LINES, Line
 from domain.orders.order import Order
 from domain.orders.ports import Catalogue, CommentRepository, OrderRepository, OrdersUnitOfWork
 from domain.orders.queries import (
@@ -76,6 +76,7 @@ __all__ = [
     "EVERYONE",
     "MAX_ATTACHMENTS_PER_COMMENT",
     "MAX_ATTACHMENT_BYTES",
+    "MAX_LINES",
     "NO_INCLUDES",
     "UNSET",
     "VIEW_CHANGES",

@@ -71,9 +71,22 @@ def counting(runtime: Runtime) -> Iterator[list[str]]:
             event.remove(engine, "before_cursor_execute", record)
 
 
+TEST_COST_BUDGET = "1000000"
+"""Query-cost budgets of test applications: tests fire requests at machine speed, far faster than people page
+through Manage Orders; those about budgets set their own (tests/api/test_query_cost.py). The per-request
+maximum stays the default."""
+
+
 def settings_for(database_url: str, files: Path, **overrides: str) -> Settings:
     """Settings for a test application."""
-    return Settings.from_env({"DATABASE_URL": database_url, "ORDERGRAPH_FILES_DIR": str(files), **overrides})
+    return Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "ORDERGRAPH_FILES_DIR": str(files),
+            "ORDERGRAPH_COST_BUDGET": TEST_COST_BUDGET,
+            **overrides,
+        }
+    )
 
 
 def app_for(database_url: str, files: Path, **overrides: str) -> Starlette:
