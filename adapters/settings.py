@@ -38,11 +38,11 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
     ),
     (
         "ORDERGRAPH_COST_BUDGET",
-        "2000",
+        "10000",
         "Points of query cost an organisation may spend at once (at least ORDERGRAPH_MAX_QUERY_COST); "
         "an empty budget answers THROTTLED with retryAfter",
     ),
-    ("ORDERGRAPH_COST_RESTORE_RATE", "100", "Points restored to each organisation's budget every second"),
+    ("ORDERGRAPH_COST_RESTORE_RATE", "500", "Points restored to each organisation's budget every second"),
     (
         "ORDERGRAPH_RATE_LIMIT_URL",
         "",
