@@ -31,6 +31,29 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
     ("ORDERGRAPH_MAX_QUERY_DEPTH", "12", "Deepest selection nesting a query may have"),
     ("ORDERGRAPH_MAX_ALIASES", "30", "Most aliases a query may use"),
     ("ORDERGRAPH_MAX_TOKENS", "3000", "Most lexical tokens a query document may have"),
+    (
+        "ORDERGRAPH_MAX_QUERY_COST",
+        "1000",
+        "Most points one operation may cost (README: Query cost); more is refused with QUERY_TOO_COSTLY",
+    ),
+    (
+        "ORDERGRAPH_COST_BUDGET",
+        "10000",
+        "Points of query cost an organisation may spend at once (at least ORDERGRAPH_MAX_QUERY_COST); "
+        "an empty budget answers THROTTLED with retryAfter",
+    ),
+    ("ORDERGRAPH_COST_RESTORE_RATE", "500", "Points restored to each organisation's budget every second"),
+    (
+        "ORDERGRAPH_RATE_LIMIT_URL",
+        "",
+        "Where budgets and rate limits (sign-in throttling too) are kept: memory:// (each process its own) or "
+        "redis://host:6379/0 (shared; empty: ORDERGRAPH_BROADCAST_URL when it is redis://, else memory://)",
+    ),
+    (
+        "ORDERGRAPH_QUERY_TIMEOUT_SECONDS",
+        "10",
+        "Seconds a query may run before it is stopped with OPERATION_TIMEOUT (mutations are not stopped)",
+    ),
     ("ORDERGRAPH_HOST", "127.0.0.1", "Interface the HTTP server binds to"),
     ("ORDERGRAPH_PORT", "8000", "Port the HTTP server listens on"),
     (
@@ -39,6 +62,11 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "Comma-separated origins allowed by CORS and for browser WebSocket subscriptions (empty: none)",
     ),
     ("ORDERGRAPH_DB_POOL_SIZE", "10", "Connection pool size (PostgreSQL)"),
+    (
+        "ORDERGRAPH_DB_POOL_TIMEOUT_SECONDS",
+        "30",
+        "Seconds a request waits for a pooled database connection before it fails",
+    ),
     (
         "ORDERGRAPH_BROADCAST_URL",
         "memory://",
@@ -51,15 +79,35 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "Seconds a WebSocket connection may stay open without its connection_init (either protocol)",
     ),
     (
+        "ORDERGRAPH_LIVE_READINGS",
+        "4",
+        "Live events prepared at once per process, through a database pool of their own of this size "
+        "(the rest wait their turn; requests never wait for them)",
+    ),
+    (
+        "ORDERGRAPH_LIVE_CONNECTIONS_PER_USER",
+        "10",
+        "Most WebSocket connections one user may hold open on one API process",
+    ),
+    (
+        "ORDERGRAPH_LIVE_CONNECTIONS_PER_ORGANISATION",
+        "200",
+        "Most WebSocket connections the users of one organisation may hold open on one API process",
+    ),
+    (
+        "ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_USER",
+        "50",
+        "Most live subscriptions one user may run at once on one API process",
+    ),
+    (
+        "ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_ORGANISATION",
+        "1000",
+        "Most live subscriptions the users of one organisation may run at once on one API process",
+    ),
+    (
         "ORDERGRAPH_SUBSCRIBER_QUEUE",
         "256",
         "Live events queued per subscription; a subscriber that falls this far behind is ended with an error",
-    ),
-    (
-        "ORDERGRAPH_RATE_LIMIT_URL",
-        "",
-        "Where rate limits (sign-in throttling) keep their counts: memory:// (one process) or redis://host:6379/0, "
-        "which every API process must share (empty: ORDERGRAPH_BROADCAST_URL when that is Redis, else memory://)",
     ),
     (
         "ORDERGRAPH_SIGN_IN_FAILURES_PER_EMAIL",
@@ -124,6 +172,21 @@ SETTINGS_DOC: Final[tuple[tuple[str, str, str], ...]] = (
         "How long a queued email may wait for a worker before the sweeper queues it again "
         "(its message lost with the broker or a worker)",
     ),
+    (
+        "ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR",
+        "60",
+        "Follow-ups and order links one user may send in any hour (more: RATE_LIMITED with retryAfter)",
+    ),
+    (
+        "ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY",
+        "1000",
+        "Follow-ups and order links the users of one organisation may send together in any 24 hours",
+    ),
+    (
+        "ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE",
+        "10",
+        "Most addresses one follow-up may name in `to`, 1 to 20 (more: TOO_MANY_RECIPIENTS)",
+    ),
 )
 """(environment variable, default, description) rows; the README's settings table comes from these."""
 
@@ -154,8 +217,12 @@ class Settings:
     max_subscriptions_per_connection: int = int(_DEFAULTS["ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION"])
     ws_init_timeout_seconds: int = int(_DEFAULTS["ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS"])
     subscriber_queue: int = int(_DEFAULTS["ORDERGRAPH_SUBSCRIBER_QUEUE"])
-    # Rate limits (defaulted likewise).
-    rate_limit_url: str = ""
+    db_pool_timeout_seconds: int = int(_DEFAULTS["ORDERGRAPH_DB_POOL_TIMEOUT_SECONDS"])
+    live_readings: int = int(_DEFAULTS["ORDERGRAPH_LIVE_READINGS"])
+    live_connections_per_user: int = int(_DEFAULTS["ORDERGRAPH_LIVE_CONNECTIONS_PER_USER"])
+    live_connections_per_organisation: int = int(_DEFAULTS["ORDERGRAPH_LIVE_CONNECTIONS_PER_ORGANISATION"])
+    live_subscriptions_per_user: int = int(_DEFAULTS["ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_USER"])
+    live_subscriptions_per_organisation: int = int(_DEFAULTS["ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_ORGANISATION"])
     sign_in_failures_per_email: int = int(_DEFAULTS["ORDERGRAPH_SIGN_IN_FAILURES_PER_EMAIL"])
     sign_in_failures_per_address: int = int(_DEFAULTS["ORDERGRAPH_SIGN_IN_FAILURES_PER_ADDRESS"])
     # Notifications (defaulted likewise).
@@ -169,6 +236,16 @@ class Settings:
     mail_retry_max_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_RETRY_MAX_SECONDS"])
     mail_lease_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_LEASE_SECONDS"])
     mail_redeliver_seconds: int = int(_DEFAULTS["ORDERGRAPH_MAIL_REDELIVER_SECONDS"])
+    # Query cost (defaulted likewise).
+    max_query_cost: int = int(_DEFAULTS["ORDERGRAPH_MAX_QUERY_COST"])
+    cost_budget: int = int(_DEFAULTS["ORDERGRAPH_COST_BUDGET"])
+    cost_restore_rate: int = int(_DEFAULTS["ORDERGRAPH_COST_RESTORE_RATE"])
+    rate_limit_url: str = _DEFAULTS["ORDERGRAPH_RATE_LIMIT_URL"]
+    query_timeout_seconds: float = float(_DEFAULTS["ORDERGRAPH_QUERY_TIMEOUT_SECONDS"])
+    # What users may send by email (issue 8, item 6).
+    mail_messages_per_user_hour: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR"])
+    mail_messages_per_org_day: int = int(_DEFAULTS["ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY"])
+    mail_recipients_per_message: int = int(_DEFAULTS["ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -188,6 +265,13 @@ class Settings:
         if not database_url:
             raise ValueError("DATABASE_URL is empty; set a SQLAlchemy URL such as sqlite+aiosqlite:///./var/og.db")
         files_dir = parsed("ORDERGRAPH_FILES_DIR", _path)
+        max_query_cost = parsed("ORDERGRAPH_MAX_QUERY_COST", _positive_int)
+        cost_budget = parsed("ORDERGRAPH_COST_BUDGET", _positive_int)
+        if cost_budget < max_query_cost:
+            raise ValueError(
+                f"ORDERGRAPH_COST_BUDGET={cost_budget} is invalid: it must be at least ORDERGRAPH_MAX_QUERY_COST "
+                f"({max_query_cost}), else an allowed operation could never be paid for"
+            )
         return cls(
             database_url=database_url,
             debug=parsed("ORDERGRAPH_DEBUG", _bool),
@@ -206,7 +290,12 @@ class Settings:
             max_subscriptions_per_connection=parsed("ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", _positive_int),
             ws_init_timeout_seconds=parsed("ORDERGRAPH_WS_INIT_TIMEOUT_SECONDS", _positive_int),
             subscriber_queue=parsed("ORDERGRAPH_SUBSCRIBER_QUEUE", _positive_int),
-            rate_limit_url=parsed("ORDERGRAPH_RATE_LIMIT_URL", _rate_limit_url),
+            db_pool_timeout_seconds=parsed("ORDERGRAPH_DB_POOL_TIMEOUT_SECONDS", _positive_int),
+            live_readings=parsed("ORDERGRAPH_LIVE_READINGS", _positive_int),
+            live_connections_per_user=parsed("ORDERGRAPH_LIVE_CONNECTIONS_PER_USER", _positive_int),
+            live_connections_per_organisation=parsed("ORDERGRAPH_LIVE_CONNECTIONS_PER_ORGANISATION", _positive_int),
+            live_subscriptions_per_user=parsed("ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_USER", _positive_int),
+            live_subscriptions_per_organisation=parsed("ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_ORGANISATION", _positive_int),
             sign_in_failures_per_email=parsed("ORDERGRAPH_SIGN_IN_FAILURES_PER_EMAIL", _positive_int),
             sign_in_failures_per_address=parsed("ORDERGRAPH_SIGN_IN_FAILURES_PER_ADDRESS", _positive_int),
             broker_url=parsed("ORDERGRAPH_BROKER_URL", _broker_url),
@@ -219,11 +308,19 @@ class Settings:
             mail_retry_max_seconds=parsed("ORDERGRAPH_MAIL_RETRY_MAX_SECONDS", _positive_int),
             mail_lease_seconds=parsed("ORDERGRAPH_MAIL_LEASE_SECONDS", _positive_int),
             mail_redeliver_seconds=parsed("ORDERGRAPH_MAIL_REDELIVER_SECONDS", _positive_int),
+            max_query_cost=max_query_cost,
+            cost_budget=cost_budget,
+            cost_restore_rate=parsed("ORDERGRAPH_COST_RESTORE_RATE", _positive_int),
+            rate_limit_url=parsed("ORDERGRAPH_RATE_LIMIT_URL", _rate_limit_url),
+            query_timeout_seconds=parsed("ORDERGRAPH_QUERY_TIMEOUT_SECONDS", _positive_float),
+            mail_messages_per_user_hour=parsed("ORDERGRAPH_MAIL_MESSAGES_PER_USER_HOUR", _positive_int),
+            mail_messages_per_org_day=parsed("ORDERGRAPH_MAIL_MESSAGES_PER_ORG_DAY", _positive_int),
+            mail_recipients_per_message=parsed("ORDERGRAPH_MAIL_RECIPIENTS_PER_MESSAGE", _recipients_per_message),
         )
 
     @property
-    def counters_url(self) -> str:
-        """Where rate limits count: ORDERGRAPH_RATE_LIMIT_URL, else the Redis of live updates, else memory://."""
+    def rate_limits_url(self) -> str:
+        """Where budgets are kept: ORDERGRAPH_RATE_LIMIT_URL, else the broadcast's Redis, else memory://."""
         if self.rate_limit_url:
             return self.rate_limit_url
         return self.broadcast_url if self.broadcast_url.startswith(("redis://", "rediss://")) else "memory://"
@@ -276,6 +373,29 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not number > 0 or number == float("inf"):
+        raise ValueError("expected a number above 0")
+    return number
+
+
+def _rate_limit_url(value: str) -> str:
+    if value and ("://" not in value or value.split("://", 1)[0] not in ("memory", "redis", "rediss")):
+        raise ValueError("expected empty, memory:// or a redis:// (rediss://) URL")
+    return value
+
+
+def _recipients_per_message(value: str) -> int:
+    number = _positive_int(value)
+    if number > 20:  # domain.notifications' MAX_RECIPIENTS: no list of addresses is longer
+        raise ValueError("expected a number from 1 to 20")
+    return number
+
+
 def _port(value: str) -> int:
     number = _positive_int(value)
     if number > 65535:
@@ -297,10 +417,6 @@ def _broadcast_url(value: str) -> str:
     if value.split("://", 1)[0] not in ("memory", "redis", "rediss") or "://" not in value:
         raise ValueError("expected memory:// or a redis:// (rediss://) URL")
     return value
-
-
-def _rate_limit_url(value: str) -> str:
-    return _broadcast_url(value) if value else value
 
 
 def _broker_url(value: str) -> str:

@@ -18,7 +18,7 @@ from adapters.identity import SqlDirectory
 from adapters.notifications import SqlNotificationRepository
 from adapters.orders import SqlCatalogue, SqlCommentRepository, SqlOrderRepository, order_mapping, order_tables
 from domain.common import Clock, UnitOfWork
-from domain.identity import Directory
+from domain.identity import Directory, TokenRevoked
 from domain.notifications import NotificationRepository
 from domain.orders import Catalogue, CommentRepository, Order, OrderEvent, OrderRepository
 
@@ -26,6 +26,8 @@ log = logging.getLogger("ordergraph.uow")
 
 AfterCommit = Callable[[Sequence[tuple[OrderEvent, Order]]], Awaitable[None]]
 """Called after a successful commit with each committed event and its order as committed (best effort)."""
+AfterRevocation = Callable[[Sequence[TokenRevoked]], Awaitable[None]]
+"""Called after a successful commit that revoked tokens, with their revocations (best effort)."""
 
 
 # The statements of every commit, built once: SQLAlchemy then reuses their cache keys and compiled
@@ -56,7 +58,7 @@ class SqlUnitOfWork:
     `order_activity` and `outbox`, moves `orders.last_activity_at` forward, and commits,
     all in one transaction. Leaving the block without committing rolls back. After a commit with
     events, `after_commit` (if given) is awaited with each event and its order; it cannot fail the
-    commit: its errors are logged.
+    commit: its errors are logged. Likewise `after_revocation` with the tokens the commit revoked.
     """
 
     # Typed as the ports (protocol attributes are invariant); the Sql* objects are kept privately too.
@@ -66,9 +68,15 @@ class SqlUnitOfWork:
     catalogue: Catalogue
     notifications: NotificationRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        after_commit: AfterCommit | None = None,
+        after_revocation: AfterRevocation | None = None,
+    ) -> None:
         self._sessions = sessions
         self._after_commit = after_commit
+        self._after_revocation = after_revocation
         self._session: AsyncSession | None = None
         self._tx: SqlTransaction | None = None
         self.committed_events: list[OrderEvent] = []
@@ -85,7 +93,7 @@ class SqlUnitOfWork:
     def _open_repositories(self, tx: SqlTransaction) -> None:
         self.orders = self._orders = SqlOrderRepository(tx)
         self.comments = self._comments = SqlCommentRepository(tx)
-        self.directory = SqlDirectory(tx)
+        self.directory = self._directory = SqlDirectory(tx)
         self.catalogue = SqlCatalogue(tx)
         self.notifications = self._notifications = SqlNotificationRepository(tx)
 
@@ -108,8 +116,14 @@ class SqlUnitOfWork:
         finally:
             tx.ended()
         self.committed_events = events
+        revoked = self._directory.pull_revocations()
         if events and self._after_commit is not None:
             await self._run_after_commit(events)
+        if revoked and self._after_revocation is not None:
+            try:
+                await self._after_revocation(revoked)
+            except Exception:  # committed: the periodic re-check of tokens still ends their connections
+                log.exception("after-commit hook failed for %d revoked token(s)", len(revoked))
 
     async def _write_pending(self, tx: SqlTransaction) -> list[OrderEvent]:
         """The pending events of every aggregate seen, written to the timeline and the outbox."""
@@ -303,7 +317,9 @@ class SqlHistory:
 
 
 def sql_uow_factory(
-    sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    after_commit: AfterCommit | None = None,
+    after_revocation: AfterRevocation | None = None,
 ) -> Callable[[], SqlUnitOfWork]:
     """A factory of fresh units of work, for `domain.common.Ports.uow`."""
-    return lambda: SqlUnitOfWork(sessions, after_commit)
+    return lambda: SqlUnitOfWork(sessions, after_commit, after_revocation)

@@ -30,6 +30,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET, UnsetType
 
+from adapters.cost_budget import CostBudgets
 from adapters.db import create_engine, for_reading, session_factory
 from adapters.email import Links
 from adapters.eventbus import BroadcastEventBus
@@ -41,15 +42,17 @@ from adapters.security import Argon2PasswordHasher, SystemClock
 from adapters.settings import Settings, get_settings
 from adapters.uow import sql_uow_factory
 from domain.common import Policy, Ports, Unauthenticated
-from domain.identity import Actor, actor_for_token
+from domain.identity import AccessToken, Actor, bearer_for_token
 from domain.orders import Order, OrderEvent, Viewer, viewer_for
 from ordergraph.bodies import attach_files, parse_request_json
 from ordergraph.downloads import download_route
 from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
 from ordergraph.hints import HintPublisher
 from ordergraph.limits import MAX_OPERATION_BYTES, BodySizeLimit, graphql_body_limit
-from schema.common import AppPorts, Context, LiveOptions, apply_graphql_core_patch, to_global_id
-from schema.root import SchemaOptions, build_schema
+from ordergraph.live_quotas import LiveQuotas, QuotaExceeded, QuotaLimits
+from ordergraph.revocations import Revocations, watch_access
+from schema.common import AppPorts, Context, CostOptions, LiveOptions, apply_graphql_core_patch, to_global_id
+from schema.root import COST_RULES, SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
 from workers.runtime import Notifier, NotifierConfig
 
@@ -69,23 +72,42 @@ class Runtime:
     schema: strawberry.Schema
     bus: BroadcastEventBus
     hints: HintPublisher
+    revocations: Revocations
+    """This process's WebSocket connections by token, ended when their token is revoked (anywhere) or expires."""
     live: LiveOptions = field(init=False)
     notifier: Notifier | None = None
     """Notification relay and workers; started by the lifespan (or `ordergraph worker`)."""
+    live_engine: AsyncEngine | None = None
+    """The pool live events are read through (ORDERGRAPH_LIVE_READINGS connections): never the requests'."""
+    live_queries: SqlQueries = field(init=False)
+    budgets: CostBudgets | None = None
+    """Each organisation's query-cost budget (closed by the lifespan)."""
     counters: LimitsCounters | None = None
     """The rate limits' counters (also in `ports`), closed by the lifespan."""
 
     def __post_init__(self) -> None:
-        self.live = LiveOptions(self.bus, self.authenticate, queue_size=self.settings.subscriber_queue)
+        self.live = LiveOptions(
+            self.bus,
+            self.authenticate,
+            queue_size=self.settings.subscriber_queue,
+            readings=asyncio.Semaphore(self.settings.live_readings),
+        )
+        self.live_queries = self.queries if self.live_engine is None else SqlQueries(for_reading(self.live_engine))
 
     async def authenticate(self, token: str | None) -> tuple[Actor | None, str | None]:
         """The actor behind a bearer token, or why there is none."""
+        actor, _, error = await self.bearer(token)
+        return actor, error
+
+    async def bearer(self, token: str | None) -> tuple[Actor | None, AccessToken | None, str | None]:
+        """The actor behind a bearer token and the stored token (its expiry), or why there is none."""
         if not token:
-            return None, None
+            return None, None, None
         try:
-            return await actor_for_token(self.queries, token, self.ports.clock), None
+            actor, stored = await bearer_for_token(self.queries, token, self.ports.clock)
         except Unauthenticated as exc:
-            return None, exc.message
+            return None, None, exc.message
+        return actor, stored, None
 
     async def viewer_for_token(self, token: str) -> Viewer | None:
         """The read scopes behind a bearer token (for file downloads)."""
@@ -94,7 +116,7 @@ class Runtime:
 
     def audience_context(self, audience: Actor) -> Context:
         """The context a live audience's events are prepared in (ordergraph.fanout): no token to re-check."""
-        return Context(ports=self.ports, queries=self.queries, actor=audience, live=self.live)
+        return Context(ports=self.ports, queries=self.live_queries, actor=audience, live=self.live)
 
     def context(self, actor: Actor | None, token: str | None, auth_error: str | None, **extra: Any) -> Context:
         """A fresh request context: new DataLoaders every time."""
@@ -112,20 +134,28 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     """Wire the adapters into the ports. Creates the engine object; connects nothing yet."""
-    engine = create_engine(settings.database_url, echo=False, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout_seconds
+    )
+    # Live events are read through a pool of their own, one connection per turn (LiveOptions.readings):
+    # a flood of subscriptions waits for its turns there and never for, or instead of, a request.
+    live_engine = create_engine(settings.database_url, pool_size=settings.live_readings)
     bus = BroadcastEventBus(settings.broadcast_url, queue_size=settings.subscriber_queue)
     hints = HintPublisher(bus)
     link_key = functools.cache(lambda: signing_key(settings.secret_key, settings.files_dir.parent / "secret_key"))
     clock, blobs = SystemClock(), LocalBlobStore.in_files_dir(settings.files_dir)
     notifier = Notifier(notifier_config(settings, link_key), engine, blobs, clock)
-    counters = LimitsCounters.from_url(settings.counters_url)
+    revocations = Revocations(bus, clock)
+    counters = LimitsCounters.from_url(settings.rate_limits_url)
 
     async def after_commit(committed: Sequence[tuple[OrderEvent, Order]]) -> None:
         await notifier.after_commit(committed)  # first: a nudge of the relay, which cannot fail
         await hints(committed)
 
     ports = Ports(
-        uow=sql_uow_factory(session_factory(engine), after_commit=after_commit),
+        uow=sql_uow_factory(
+            session_factory(engine), after_commit=after_commit, after_revocation=revocations.after_revocation
+        ),
         clock=clock,
         passwords=Argon2PasswordHasher(),
         blobs=blobs,
@@ -136,8 +166,12 @@ def build_runtime(settings: Settings) -> Runtime:
             sign_in_failures_per_email=settings.sign_in_failures_per_email,
             sign_in_failures_per_address=settings.sign_in_failures_per_address,
             order_link_key=link_key,
+            messages_per_user_per_hour=settings.mail_messages_per_user_hour,
+            messages_per_organisation_per_day=settings.mail_messages_per_org_day,
+            recipients_per_message=settings.mail_recipients_per_message,
         ),
     )
+    budgets = CostBudgets.at(settings.rate_limits_url, settings.cost_budget, settings.cost_restore_rate)
     schema = build_schema(
         SchemaOptions(
             debug=settings.debug,
@@ -145,10 +179,29 @@ def build_runtime(settings: Settings) -> Runtime:
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            cost=CostOptions(
+                rules=COST_RULES,
+                max_cost=settings.max_query_cost,
+                budget=budgets,
+                query_timeout=settings.query_timeout_seconds,
+            ),
         )
     )
     queries = SqlQueries(for_reading(engine))
-    return Runtime(settings, engine, ports, queries, schema, bus, hints, notifier=notifier, counters=counters)
+    return Runtime(
+        settings,
+        engine,
+        ports,
+        queries,
+        schema,
+        bus,
+        hints,
+        revocations,
+        notifier,
+        live_engine,
+        budgets=budgets,
+        counters=counters,
+    )
 
 
 def notifier_config(settings: Settings, link_key: Callable[[], bytes]) -> NotifierConfig:
@@ -191,6 +244,8 @@ def connection_token(params: dict[str, Any] | None) -> str | None:
 
 _REFUSAL: Final = "ordergraph.ws_refusal"
 """ASGI scope key: why connection_init was refused, for the close frame."""
+_CONNECTION_HELD: Final = "ordergraph.ws_connection_held"
+"""ASGI scope key: the connection's hold on its user's and organisation's quotas, released when it ends."""
 _HOW_TO_AUTHENTICATE: Final = (
     'send {"authorization": "Bearer <token>"} in connection_init (get a token with tokenCreate).'
 )
@@ -211,7 +266,13 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     Strawberry's handler leaves a socket without connection_init open for ever (and so a process's
     sockets can be exhausted by clients that connect and say nothing); after the view's
     connection_init_wait_timeout it is closed with 4408, as graphql-transport-ws does.
+
+    A connection whose token is revoked or expires is closed at once with 4403 (the reason says why):
+    its subscriptions run on copies of the connection's context, which nothing else would reach.
     """
+
+    _stop_watching: Callable[[], None] | None = None
+    _closing: asyncio.Task[None] | None = None
 
     async def handle(self) -> None:
         watchdog = asyncio.create_task(self._close_unless_initialised())
@@ -221,6 +282,25 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
+            stop, self._stop_watching = self._stop_watching, None
+            if stop is not None:
+                stop()
+
+    async def handle_connection_init(self, message: Any) -> None:
+        """Strawberry's connection_init; once acknowledged, the connection's token is watched."""
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._stop_watching is None:
+            self._stop_watching = watch_access(self.view, self.context, self.end_access)
+
+    def end_access(self, message: str) -> None:
+        """The token was revoked or expired: refuse what follows, and close the socket with 4403."""
+        self.context.end_access(message)
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(_close_reason(f"Forbidden: {message}")))
+
+    async def _close(self, reason: str) -> None:
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self.websocket.close(code=4403, reason=reason)
 
     async def _close_unless_initialised(self) -> None:
         await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
@@ -258,12 +338,25 @@ class GraphQLApp(GraphQL[Context, None]):
             runtime.audience_context,
             queue_size=settings.subscriber_queue,
             max_tokens=settings.max_tokens,
+            quotas=LiveQuotas(
+                QuotaLimits(
+                    connections_per_user=settings.live_connections_per_user,
+                    connections_per_organisation=settings.live_connections_per_organisation,
+                    subscriptions_per_user=settings.live_subscriptions_per_user,
+                    subscriptions_per_organisation=settings.live_subscriptions_per_organisation,
+                )
+            ),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's ASGI handling, closing uploaded files once the response is built."""
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                held = scope.pop(_CONNECTION_HELD, None)  # counted against its quotas by on_ws_connect
+                if held is not None:
+                    held.release()
             return
         request = Request(scope=scope, receive=receive)
         try:
@@ -307,15 +400,39 @@ class GraphQLApp(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket connection with the bearer token of its connection_init; refuse it otherwise."""
         token = connection_token(context.connection_params)
-        actor, error = await self.runtime.authenticate(token)
-        if actor is None:
+        actor, stored, error = await self.runtime.bearer(token)
+        if actor is None or stored is None:
             reason = _close_reason(f"Unauthenticated: {error or _HOW_TO_AUTHENTICATE}")
             context.request.scope[_REFUSAL] = reason
             raise ConnectionRejectionError({"message": reason, "code": "UNAUTHENTICATED"})
-        context.actor, context.token = actor, token
+        try:
+            held = self.fan_out.quotas.connection(actor)
+        except QuotaExceeded as refusal:
+            context.request.scope[_REFUSAL] = _close_reason(refusal.message)
+            raise ConnectionRejectionError({"message": refusal.message, "code": refusal.code}) from None
+        context.request.scope[_CONNECTION_HELD] = held
+        context.actor, context.token, context.token_expires_at = actor, token, stored.expires_at
         context.mark_authenticated()
         plain_ack: UnsetType = UNSET
         return plain_ack
+
+    def watch_access(self, context: Context, end: Callable[[str], None]) -> Callable[[], None]:
+        """Call `end` when the token of a connection (acknowledged) is revoked or expires (revocations.AccessWatch).
+
+        The connection then no longer counts against its user's and organisation's quotas: it may
+        do nothing more, whether or not its client closes it.
+        """
+        if context.token is None:
+            return lambda: None
+        scope = context.request.scope
+
+        def ended(message: str) -> None:
+            held = scope.pop(_CONNECTION_HELD, None)
+            if held is not None:
+                held.release()
+            end(message)
+
+        return self.runtime.revocations.watch(context.token, context.token_expires_at, ended)
 
 
 async def health(request: Request) -> Response:
@@ -351,7 +468,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runtime.settings.files_dir.mkdir(parents=True, exist_ok=True)
         await runtime.bus.connect()
-        runtime.hints.enabled = True
+        runtime.hints.enabled = runtime.revocations.enabled = True
+        revocations = asyncio.create_task(runtime.revocations.listen(), name="revocation listener")
         if runtime.notifier is not None:  # on the embedded default this also starts the Dramatiq worker
             await runtime.notifier.start()
         if freeze_gc:
@@ -365,14 +483,21 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
         try:
             yield
         finally:
-            runtime.hints.enabled = False
+            runtime.hints.enabled = runtime.revocations.enabled = False
+            revocations.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await revocations
             await graphql_app.fan_out.close()
             if runtime.notifier is not None:
                 await runtime.notifier.stop()
             await runtime.bus.disconnect()
+            if runtime.budgets is not None:
+                await runtime.budgets.close()
             if runtime.counters is not None:
                 await runtime.counters.close()
             await runtime.engine.dispose()
+            if runtime.live_engine is not None:
+                await runtime.live_engine.dispose()
 
     # The first middleware is the outermost: CORS wraps the body limit so a 413 still carries CORS headers.
     middleware = []

@@ -11,6 +11,7 @@ Each member keeps what is its own: a bounded queue (a slow connection is ended, 
 the re-check of its token (revoked: the subscription ends with UNAUTHENTICATED; access changed: it
 ends and asks to subscribe again), and the protocol state of its operation. Queries and mutations
 over the WebSocket, and documents that do not parse, take Strawberry's own path.
+A connection whose token is revoked or expires is ended at once (`FanOutHandler.end_access`).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, ConnectionInitMessage
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 from strawberry.utils.aio import aclosing
 
 from domain.identity import Actor
 from domain.orders import live_audience
+from ordergraph.live_quotas import LiveQuotas, QuotaExceeded, QuotaLimits
+from ordergraph.revocations import watch_access
 from schema.common import Context, PublicError
 from schema.orders import LIVE_UPDATES_INTERRUPTED, selects_personal_fields
 
@@ -213,7 +216,10 @@ class FanOut:
         *,
         queue_size: int,
         max_tokens: int,
+        quotas: LiveQuotas | None = None,
     ) -> None:
+        self.quotas = quotas or LiveQuotas(QuotaLimits())
+        """What each user and organisation may hold open (subscriptions here; connections in ordergraph.app)."""
         self._schema = schema
         self._context_for = context_for
         self._queue_size = queue_size
@@ -364,11 +370,46 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+_WAKE: Final = Shared(ending(PublicError("The access token no longer works.", code="UNAUTHENTICATED")), [], False, True)
+"""Queued to a member to wake its task, which then re-checks its connection (and finds its access ended)."""
+
+
 class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with subscriptions served by the view's FanOut (its `fan_out` attribute)."""
+    """graphql-transport-ws with subscriptions served by the view's FanOut (its `fan_out` attribute).
+
+    An acknowledged connection's token is watched by the view's `watch_access` (revocations.AccessWatch).
+    """
 
     _vetted: Actor | None = None
     _vetted_audience: Actor | None = None
+    _stop_watching: Callable[[], None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._members: dict[str, Member] = {}  # this connection's live subscriptions, by operation id
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """Strawberry's connection_init; once acknowledged, the connection's token is watched."""
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._stop_watching is None:
+            self._stop_watching = watch_access(self.view, self.context, self.end_access)
+
+    async def shutdown(self) -> None:
+        """Stop watching the token, then Strawberry's shutdown."""
+        stop, self._stop_watching = self._stop_watching, None
+        if stop is not None:
+            stop()
+        await super().shutdown()
+
+    def end_access(self, message: str) -> None:
+        """The token was revoked or expired: each subscription ends with a last `next` carrying UNAUTHENTICATED.
+
+        Sent by its own task after the result in hand, then `complete`; every later operation is refused
+        with UNAUTHENTICATED. The socket stays open (a graphql-ws client closes it once nothing is live).
+        """
+        self.context.end_access(message)
+        for member in list(self._members.values()):
+            member.offer(_WAKE)
 
     @property
     def fan_out(self) -> FanOut:
@@ -384,9 +425,15 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if key is None:
             await super().run_operation(operation)
             return
+        assert context.actor is not None  # a key is only made for an actor
+        try:
+            admitted = self.fan_out.quotas.subscription(context.actor)
+        except QuotaExceeded as refusal:
+            await operation.send_initial_errors([PublicError(refusal.message, code=refusal.code)])
+            return
         direct = _DirectSend(self, operation)
         try:
-            with self.fan_out.join(key, operation.variables, direct) as member:
+            with admitted, self.fan_out.join(key, operation.variables, direct) as member, self._live(operation, member):
                 if not await self._relay(operation, key, member, direct):
                     return
             await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
@@ -398,6 +445,17 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
             self.operations.pop(operation.id, None)
             raise
+
+    @contextlib.contextmanager
+    def _live(self, operation: Operation[Context, None], member: Member) -> Iterator[None]:
+        self._members[operation.id] = member  # for end_access to reach it
+        if self.context.actor is None:  # the access ended after the subscription was keyed
+            member.offer(_WAKE)
+        try:
+            yield
+        finally:
+            if self._members.get(operation.id) is member:
+                del self._members[operation.id]
 
     async def _relay(
         self, operation: Operation[Context, None], key: GroupKey, member: Member, direct: _DirectSend

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Final
 
@@ -24,13 +24,24 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from domain.common import MAX_PAGE_SIZE
+from domain.orders import MAX_ATTACHMENTS_PER_COMMENT, MAX_LINES
 from resolvers.common import CommonQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
 from resolvers.notifications import NotificationsMutation, NotificationsQuery
-from resolvers.orders import OrdersMutation, OrdersQuery, OrdersSubscription
-from schema.common import USER_ERROR_TYPES, FastPlainFieldExecutionContext, FreshOperation, log_errors
+from resolvers.orders import DEFAULT_PAGE_SIZE, OrdersMutation, OrdersQuery, OrdersSubscription
+from schema.common import (
+    USER_ERROR_TYPES,
+    CostOptions,
+    CostRules,
+    FastPlainFieldExecutionContext,
+    FreshOperation,
+    QueryCost,
+    log_errors,
+)
 from schema.identity import IDENTITY_ERROR_TYPES, Organisation, User
-from schema.orders import ORDER_ERROR_TYPES, Order, Service, StreamingPublicErrors
+from schema.notifications import NOTIFICATION_ERROR_TYPES
+from schema.orders import ORDER_ERROR_TYPES, Order, OrderAction, OrderStatus, Service, StreamingPublicErrors
 
 # Each context's roots, merged; fields come in the order of the bases.
 
@@ -69,6 +80,26 @@ class Schema(strawberry.Schema):
         log_errors(errors)
 
 
+COST_RULES: Final = CostRules(
+    mutation_cost=10,
+    # values read with their parent: no load of their own
+    free_types=frozenset({"LineItem", "Attachment", "AllowedTransition", "OrderConnection", "OrderEdge", "PageInfo"})
+    | {t.__name__ for t in (*USER_ERROR_TYPES, *ORDER_ERROR_TYPES, *NOTIFICATION_ERROR_TYPES)}
+    | {"UserError"},
+    list_bounds={
+        ("Order", "lineItems"): MAX_LINES,
+        ("Quote", "lineItems"): MAX_LINES,
+        ("Comment", "attachments"): MAX_ATTACHMENTS_PER_COMMENT,
+        ("Order", "allowedTransitions"): len(OrderAction),
+        ("Query", "orderStatusCounts"): len(OrderStatus),
+    },
+    paged={("Query", "orders"): DEFAULT_PAGE_SIZE},
+    page_maximums={("Query", "orders"): MAX_PAGE_SIZE},
+    counted={("Query", "nodes"): ("ids", MAX_PAGE_SIZE)},
+)
+"""What each part of the schema costs (schema.common.cost); tests/test_query_cost.py checks every list is bounded."""
+
+
 @dataclass(frozen=True, slots=True)
 class SchemaOptions:
     """Defences and switches of the schema (from settings)."""
@@ -78,6 +109,7 @@ class SchemaOptions:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 3000
+    cost: CostOptions = field(default_factory=lambda: CostOptions(rules=COST_RULES))
 
 
 def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
@@ -95,6 +127,7 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
         partial(AddValidationRules, rules),
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
+        partial(QueryCost, options=options.cost),  # after validation (its hook is on_execute), before execution
     ]
     if not options.introspection:
         extensions.append(DisableIntrospection)
@@ -102,7 +135,16 @@ def build_schema(options: SchemaOptions = SchemaOptions()) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*USER_ERROR_TYPES, *IDENTITY_ERROR_TYPES, *ORDER_ERROR_TYPES, Order, Organisation, User, Service],
+        types=[
+            *USER_ERROR_TYPES,
+            *IDENTITY_ERROR_TYPES,
+            *ORDER_ERROR_TYPES,
+            *NOTIFICATION_ERROR_TYPES,
+            Order,
+            Organisation,
+            User,
+            Service,
+        ],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=FastPlainFieldExecutionContext,

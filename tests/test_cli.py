@@ -225,6 +225,27 @@ def test_create_user_refusals(
     assert message in one_line_error(err)
 
 
+def test_outside_recipients_is_switched_per_organisation(migrated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # given two providers, neither of which may email outside addresses (the default)
+    first, second = create_org(capsys, "PROVIDER", "Agency"), create_org(capsys, "PROVIDER", "Studio")
+
+    def allowed() -> dict[UUID, bool]:
+        with sqlite3.connect(migrated) as db:
+            return {UUID(i): bool(v) for i, v in db.execute("SELECT id, outside_recipients FROM organisations")}
+
+    assert allowed() == {first: False, second: False}
+    # when the operator turns it on for one, then off again
+    code, out, err = run(capsys, "outside-recipients", "--organisation", str(first), "on")
+    assert (code, out) == (0, "") and "'Agency' may now send follow-ups to any address" in err
+    assert allowed() == {first: True, second: False}
+    code, _, err = run(capsys, "outside-recipients", "--organisation", str(first), "off")
+    assert code == 0 and "only to an order's people and recipients" in err
+    assert allowed() == {first: False, second: False}
+    # and an unknown organisation is one line
+    code, _, err = run(capsys, "outside-recipients", "--organisation", "00000000-0000-0000-0000-000000000000", "on")
+    assert code == 1 and "no organisation has the id" in one_line_error(err)
+
+
 def test_commands_need_a_migrated_database(db_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "create-organisation", "--programme", "M", "--kind", "PARTNER", "--name", "P")
     assert code == 1
@@ -245,6 +266,7 @@ def test_commands_need_a_migrated_database(db_file: Path, capsys: pytest.Capture
         ["create-user", "--organisation", "00000000-0000-0000-0000-000000000000", "--email", "nope", "--name", "A"],
         ["serve", "--port", "70000"],
         ["demo", "--orders", "-3"],
+        ["outside-recipients", "--organisation", "00000000-0000-0000-0000-000000000000", "maybe"],
     ],
 )
 def test_usage_errors_exit_2_with_the_usage(db_file: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
@@ -431,7 +453,10 @@ def test_building_the_parser_imports_neither_the_app_nor_its_frameworks() -> Non
 
 
 def test_help_of_every_subcommand_is_answered(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["--help"], *([name, "--help"] for name in ("serve", "worker", "db", "create-organisation"))):
+    for argv in (
+        ["--help"],
+        *([name, "--help"] for name in ("serve", "worker", "db", "create-organisation", "outside-recipients")),
+    ):
         assert cli.main(argv) == 0
         assert "usage: ordergraph" in capsys.readouterr().out
     for argv in (["create-user", "--help"], ["demo", "--help"], ["db", "upgrade", "--help"], ["db", "current", "-h"]):

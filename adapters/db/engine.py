@@ -42,9 +42,17 @@ _JSON: Final[dict[str, Any]] = {"json_deserializer": orjson.loads}
 
 
 def create_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, sqlite_foreign_keys: bool = True, pooled: bool = True
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    pool_timeout: float = 30.0,
+    sqlite_foreign_keys: bool = True,
+    pooled: bool = True,
 ) -> AsyncEngine:
     """An async engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL.
+
+    `pool_timeout`: seconds a checkout waits for a pooled connection before it fails.
 
     `pooled=False`: a connection per use, closed after it (for code that runs on an event loop of its
     own, such as async Dramatiq actors, where pooled connections would outlive their loop).
@@ -57,11 +65,13 @@ def create_engine(
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **_JSON)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_timeout=pool_timeout, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys=sqlite_foreign_keys))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, **_JSON)
+    engine = create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout, **_JSON
+    )
     _ping_when_idle(engine.sync_engine.pool, engine.dialect)
     return engine
 

@@ -225,6 +225,12 @@ class BroadcastEventBus:
         session = self._session
         return session is not None and not session.lost.done()
 
+    @property
+    def subscribers(self) -> int:
+        """How many subscriptions of this process are registered (0 while disconnected)."""
+        session = self._session
+        return 0 if session is None else sum(len(entry.subscribers) for entry in session.channels.values())
+
     async def connect(self) -> None:
         """Connect and start the watchdog; never fails for an unreachable backend (it retries in the background)."""
         if self._supervisor is not None:
@@ -360,7 +366,7 @@ class BroadcastEventBus:
                 )
                 delay, attempts, self._dropped = _MIN_BACKOFF, 0, 0
             reason = await self._watch(session)
-            live = sum(len(entry.subscribers) for entry in session.channels.values())
+            live = self.subscribers
             log.warning("event bus %s lost (%s): ending %d live subscriptions", _redact(self._url), reason, live)
             await self._close(session, BACKEND_LOST)
 

@@ -15,7 +15,7 @@ from adapters.db import SqlTransaction
 from adapters.identity import mapping, tables
 from adapters.identity.tokens import token_holder_from_row, token_holder_statement
 from domain.common import Duplicate
-from domain.identity import AccessToken, Organisation, Programme, User, normalise_email
+from domain.identity import AccessToken, Organisation, Programme, TokenRevoked, User, normalise_email
 
 
 class SqlDirectory:
@@ -23,6 +23,12 @@ class SqlDirectory:
 
     def __init__(self, tx: SqlTransaction) -> None:
         self._tx = tx
+        self._revoked: list[TokenRevoked] = []
+
+    def pull_revocations(self) -> list[TokenRevoked]:
+        """The tokens this directory revoked since the last call (the unit of work announces them after commit)."""
+        revoked, self._revoked = self._revoked, []
+        return revoked
 
     async def _one(self, statement: Any) -> Any:
         conn = await self._tx.connection()
@@ -86,14 +92,18 @@ class SqlDirectory:
         """Insert an access token."""
         await self._insert(tables.access_tokens, mapping.token_values(token))
 
-    async def revoke_token(self, digest: str, when: datetime) -> None:
-        """Mark a token revoked (a revoked or unknown one is left as it is)."""
+    async def revoke_token(self, digest: str, when: datetime) -> bool:
+        """Mark a token revoked (a revoked or unknown one is left as it is); True when it was not revoked."""
         conn = await self._tx.for_write()
-        await conn.execute(
+        result = await conn.execute(
             update(tables.access_tokens)
             .where(tables.access_tokens.c.digest == digest, tables.access_tokens.c.revoked_at.is_(None))
             .values(revoked_at=when)
         )
+        if not result.rowcount:
+            return False
+        self._revoked.append(TokenRevoked(digest, when))
+        return True
 
     async def _insert(self, table: Any, values: dict[str, Any] | Sequence[dict[str, Any]]) -> None:
         conn = await self._tx.for_write()

@@ -32,7 +32,13 @@ def programme_values(programme: Programme) -> dict[str, Any]:
 def organisation_from_row(row: RowLike) -> Organisation:
     """An organisation from an `organisations` row."""
     m = row_mapping(row)
-    return Organisation(id=m["id"], programme_id=m["programme_id"], kind=OrgKind(m["kind"]), name=m["name"])
+    return Organisation(
+        id=m["id"],
+        programme_id=m["programme_id"],
+        kind=OrgKind(m["kind"]),
+        name=m["name"],
+        outside_recipients=bool(m.get("outside_recipients", False)),
+    )
 
 
 def organisation_values(organisation: Organisation) -> dict[str, Any]:
@@ -42,6 +48,7 @@ def organisation_values(organisation: Organisation) -> dict[str, Any]:
         "programme_id": organisation.programme_id,
         "kind": organisation.kind.value,
         "name": organisation.name,
+        "outside_recipients": organisation.outside_recipients,
     }
 
 

@@ -32,6 +32,8 @@ organisations = Table(
     Column("programme_id", Uuid, ForeignKey("programmes.id"), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("name", String(200), nullable=False),
+    # Follow-ups to addresses beyond an order's people and recipients (set by the operator: the CLI).
+    Column("outside_recipients", Boolean, nullable=False, server_default="0"),
 )
 
 

@@ -6,19 +6,24 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from sqlalchemy import case, delete, insert, or_, select, update
+from sqlalchemy import and_, case, delete, insert, or_, select, update
 
 from adapters.db import SqlTransaction
+from adapters.identity import identity_tables
 from adapters.notifications import tables
 from adapters.notifications.deliveries import delivery_from_row, insert_ignoring_conflicts, select_deliveries
+from adapters.notifications.relay import load_circle
+from adapters.orders import order_tables
 from domain.notifications import (
+    Circle,
     Delivery,
     DeliveryStatus,
     OrderLink,
     RecipientList,
     RecipientSide,
+    Sender,
 )
-from domain.orders import OrderEvent
+from domain.orders import EventKind, Order, OrderEvent
 
 n = tables.notifications
 
@@ -73,6 +78,39 @@ class SqlNotificationRepository:
     async def add_link(self, link: OrderLink) -> None:
         """Keep the link for its event (the event is the only record of it)."""
         self._seen.append(link)
+
+    async def circle(self, order: Order) -> Circle:
+        """The order's circle, as the relay reads it when it plans the deliveries (the same rules)."""
+        return await load_circle(await self._tx.connection(), order)
+
+    async def hold_send_lock(self, organisation_id: UUID) -> None:
+        """Serialise the organisation's sends: count, then add, with no other request in between.
+
+        SQLite has one writer: the write lock is that. PostgreSQL: the organisation's row, locked FOR
+        UPDATE until commit, so two API processes never both see room for the last message.
+        """
+        conn = await self._tx.for_write()
+        if conn.dialect.name == "postgresql":
+            o = identity_tables.organisations
+            await conn.execute(select(o.c.id).where(o.c.id == organisation_id).with_for_update())
+
+    async def recent_messages(self, sender: Sender, sender_id: UUID, since: datetime, limit: int) -> list[datetime]:
+        """Follow-ups (a COMMENT_ADDED with a `message`) and order links on the timeline, newest first."""
+        conn = await self._tx.connection()
+        a = order_tables.order_activity
+        who = a.c.actor_user_id if sender is Sender.USER else a.c.actor_org_id
+        # as_string: a missing key is NULL on both backends (SQLite's JSON_QUOTE(NULL) would be 'null').
+        message = or_(
+            a.c.kind == EventKind.ORDER_LINK_SENT.value,
+            and_(a.c.kind == EventKind.COMMENT_ADDED.value, a.c.after["message"].as_string().is_not(None)),
+        )
+        rows = await conn.execute(
+            select(a.c.occurred_at)
+            .where(who == sender_id, a.c.occurred_at > since, message)
+            .order_by(a.c.occurred_at.desc())
+            .limit(limit)
+        )
+        return list(rows.scalars())
 
     async def delivery(self, delivery_id: UUID) -> Delivery | None:
         """One delivery with its event's audience."""

@@ -57,6 +57,17 @@ def audience_from_row(row: RowLike) -> Audience:
     return Audience(org_id=m["audience_org_id"], buyer_side=bool(m["audience_buyer_side"]))
 
 
+def audience_versions_to_json(versions: Mapping[Audience, int]) -> list[list[Any]]:
+    """Per-audience version counts as JSON: [org_id, buyer_side, count] triples in a stable order."""
+    triples = [[str(a.org_id), a.buyer_side, n] for a, n in versions.items() if a.org_id is not None and n]
+    return sorted(triples, key=lambda t: (t[0], t[1]))
+
+
+def audience_versions_from_json(data: Iterable[Sequence[Any]] | None) -> dict[Audience, int]:
+    """Per-audience version counts back from their JSON form."""
+    return {Audience(org_id=UUID(str(org)), buyer_side=bool(buyer)): int(n) for org, buyer, n in data or ()}
+
+
 def order_from_row(row: RowLike) -> Order:
     """An order from an `orders` row, without its quotes (and with no pending events)."""
     m = row_mapping(row)
@@ -92,6 +103,8 @@ def order_from_row(row: RowLike) -> Order:
         released_to_provider_at=m["released_to_provider_at"],
         last_activity_at=m["last_activity_at"],
         version=m["version"],
+        public_version=m["public_version"],
+        audience_versions=audience_versions_from_json(m["audience_versions"]),
         quotes=[],
     )
 
@@ -131,6 +144,8 @@ def order_values(order: Order) -> dict[str, Any]:
         "created_by": order.created_by,
         "created_at": order.created_at,
         "version": order.version,
+        "public_version": order.public_version,
+        "audience_versions": audience_versions_to_json(order.audience_versions),
     }
 
 

@@ -66,6 +66,10 @@ orders = Table(
     Column("created_by", Uuid, ForeignKey("users.id"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    # What each side sees of the version (see Order.version_for): the commands everyone sees, and per
+    # audience [org_id, buyer_side, count] those only it sees. Read with the row: no query of its own.
+    Column("public_version", Integer, nullable=False, server_default="1"),
+    Column("audience_versions", JSON, nullable=False, server_default="[]"),
     UniqueConstraint("programme_id", "number", name="uq_orders_programme_number"),
     Index("ix_orders_programme_status", "programme_id", "status"),
     Index("ix_orders_last_activity", "last_activity_at", "id"),
@@ -138,6 +142,9 @@ order_activity = Table(
     # Events of one command share a time; `seq` keeps the order the domain recorded them in.
     Column("seq", Integer, nullable=False, server_default="0"),
     Index("ix_order_activity_order_time", "order_id", "occurred_at"),
+    # Counting what one user or organisation sent lately (domain.notifications.SEND_WINDOWS).
+    Index("ix_order_activity_actor_user_time", "actor_user_id", "occurred_at"),
+    Index("ix_order_activity_actor_org_time", "actor_org_id", "occurred_at"),
 )
 
 

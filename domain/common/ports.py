@@ -139,6 +139,12 @@ class Policy:
     """Failed sign-ins one client address may have in a minute, whatever the emails."""
     order_link_key: Callable[[], bytes] = field(default=lambda: b"", repr=False)
     """The key order links are signed with, loaded on first use (empty: no link verifies)."""
+    messages_per_user_per_hour: int = 60
+    """Follow-ups and order links one user may send in any hour (domain.notifications.SEND_WINDOWS)."""
+    messages_per_organisation_per_day: int = 1000
+    """The same for all the users of one organisation together, in any 24 hours."""
+    recipients_per_message: int = 10
+    """Most addresses one follow-up's `to` may name."""
 
 
 U_co = TypeVar("U_co", bound=UnitOfWork, covariant=True)

@@ -60,6 +60,8 @@ class Organisation:
     programme_id: UUID
     kind: OrgKind
     name: str
+    outside_recipients: bool = False
+    """May its users email addresses beyond an order's people and recipients (the operator decides)."""
 
 
 @dataclass(slots=True)

@@ -57,8 +57,12 @@ class Directory(TokenHolders, Protocol):
         """Insert an access token."""
         ...
 
-    async def revoke_token(self, digest: str, when: datetime) -> None:
-        """Mark a token revoked."""
+    async def revoke_token(self, digest: str, when: datetime) -> bool:
+        """Mark a token revoked; True when it was not revoked before (False: unknown or revoked already).
+
+        A revocation is announced after the unit of work commits (a `TokenRevoked`), so that the
+        connections still open with the token end at once.
+        """
         ...
 
 

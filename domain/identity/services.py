@@ -63,22 +63,29 @@ async def create_token(ports: Ports[IdentityUnitOfWork], email: str, password: s
     return signed_in.secret, signed_in.token, signed_in.user
 
 
-async def revoke_token(ports: Ports[IdentityUnitOfWork], secret: str) -> None:
-    """Revoke a bearer token; revoking an unknown or revoked token is a no-op."""
+async def revoke_token(ports: Ports[IdentityUnitOfWork], secret: str) -> bool:
+    """Revoke a bearer token (announced after commit, see `Directory.revoke_token`); False: unknown or revoked."""
     async with ports.uow() as uow:
-        await uow.directory.revoke_token(token_digest(secret), ports.clock.now())
+        revoked = await uow.directory.revoke_token(token_digest(secret), ports.clock.now())
         await uow.commit()
+    return revoked
 
 
 async def actor_for_token(tokens: TokenHolders, secret: str, clock: Clock) -> Actor:
     """The actor behind a live bearer token, looked up in `tokens` (the read side, or a directory)."""
+    actor, _ = await bearer_for_token(tokens, secret, clock)
+    return actor
+
+
+async def bearer_for_token(tokens: TokenHolders, secret: str, clock: Clock) -> tuple[Actor, AccessToken]:
+    """The actor behind a live bearer token and the token itself (when it expires, its digest)."""
     found = await tokens.token_holder(token_digest(secret))
     if found is None or not found[0].is_live(clock.now()):
         raise Unauthenticated("The access token is invalid or has expired; create a new one with tokenCreate.")
-    _, user, org = found
+    token, user, org = found
     if not user.active:
         raise Unauthenticated("The access token's user is no longer active.")
-    return _actor(user, org)
+    return _actor(user, org), token
 
 
 def _actor(user: User, organisation: Organisation) -> Actor:

@@ -8,8 +8,10 @@ from uuid import UUID
 
 from domain.notifications.deliveries import Delivery
 from domain.notifications.links import OrderLink
+from domain.notifications.planning import Circle
 from domain.notifications.recipients import RecipientList, RecipientSide
-from domain.orders import OrdersUnitOfWork
+from domain.notifications.sending import Sender
+from domain.orders import Order, OrdersUnitOfWork
 
 
 class NotificationRepository(Protocol):
@@ -33,6 +35,21 @@ class NotificationRepository(Protocol):
 
     async def add_link(self, link: OrderLink) -> None:
         """Record an order link (its ORDER_LINK_SENT event, written on commit, is the record)."""
+        ...
+
+    async def circle(self, order: Order) -> Circle:
+        """The order's people (users of the organisations around it, its watchers) and its recipient lists."""
+        ...
+
+    async def hold_send_lock(self, organisation_id: UUID) -> None:
+        """Until this transaction ends, no other may count or send messages of this organisation."""
+        ...
+
+    async def recent_messages(self, sender: Sender, sender_id: UUID, since: datetime, limit: int) -> list[datetime]:
+        """When a user (or an organisation's users) last sent messages after `since`: newest first, at most `limit`.
+
+        A message is a follow-up or an order link (domain.notifications.is_message), as recorded on the timeline.
+        """
         ...
 
     async def delivery(self, delivery_id: UUID) -> Delivery | None:

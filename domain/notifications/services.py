@@ -18,7 +18,23 @@ from domain.notifications.links import OrderLink, check_link_opens, new_order_li
 from domain.notifications.planning import Person
 from domain.notifications.ports import NotificationsUnitOfWork
 from domain.notifications.recipients import RecipientList
-from domain.orders import Comment, Order, keyed_uploads, load_visible_order, store_uploads
+from domain.notifications.sending import (
+    SEND_WINDOWS,
+    Sender,
+    check_list_additions,
+    check_recipient_count,
+    check_recipients_allowed,
+    check_send_rate,
+)
+from domain.orders import (
+    Comment,
+    Order,
+    VersionCheck,
+    at_callers_version,
+    keyed_uploads,
+    load_visible_order,
+    store_uploads,
+)
 
 
 async def update_recipients(
@@ -28,7 +44,12 @@ async def update_recipients(
     async with ports.uow() as uow:
         order = await load_visible_order(uow, actor, cmd.order_id, None)
         recipients = await uow.notifications.recipients(order.id, cmd.side)
-        recipients.replace(actor, order, cmd.emails, ports.clock.now())
+        before = recipients.emails
+        recipients.replace(actor, order, cmd.emails, ports.clock.now())  # checks who may, and the addresses
+        if recipients.emails != before:
+            circle = await uow.notifications.circle(order)
+            outside = await _outside_allowed(uow, actor)
+            check_list_additions(circle, before, cmd.emails, outside_allowed=outside)
         await uow.notifications.save_recipients(recipients)
         await uow.commit()
     return order, recipients
@@ -55,37 +76,66 @@ async def unwatch_order(ports: Ports[NotificationsUnitOfWork], actor: Actor, ord
 async def send_message(ports: Ports[NotificationsUnitOfWork], actor: Actor, cmd: SendMessage) -> tuple[Order, Comment]:
     """Post a follow-up that is emailed to its addresses; optionally reassign the order and watch it."""
     files = await keyed_uploads(ports.blobs, cmd.uploads)
-    async with ports.uow() as uow:
-        order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
-        now = ports.clock.now()
-        colleagues = await _colleague_emails(uow, actor, cmd.to)
-        comment = new_follow_up(
-            actor=actor,
-            order=order,
-            now=now,
-            to=cmd.to,
-            subject=cmd.subject,
-            body=cmd.body,
-            visibility=cmd.visibility,
-            files=files,
-            colleagues=colleagues,
-        )
-        await uow.comments.add(comment)
-        if cmd.reassign:
-            assignee = None
-            if cmd.assignee_id is not None:
-                assignee = await uow.directory.user(cmd.assignee_id)
-                if assignee is None:
-                    raise InvalidInput(
-                        "The assignee must be an active user of the order's provider.", field="assigneeId"
-                    )
-            order.assign(actor, now, assignee)
-            await uow.orders.save(order)
-        if cmd.watch:
-            await uow.notifications.watch(order.id, actor.user_id, now)
-        await store_uploads(ports.blobs, files)  # every check passed: only now are the files stored
-        await uow.commit()
-    return order, comment
+
+    async def attempt(check: VersionCheck) -> tuple[Order, Comment]:
+        async with ports.uow() as uow:
+            order = await check.load(uow, cmd.order_id)
+            now = ports.clock.now()
+            check_recipient_count(cmd.to, ports.policy.recipients_per_message)
+            colleagues = await _colleague_emails(uow, actor, cmd.to)
+            comment = new_follow_up(
+                actor=actor,
+                order=order,
+                now=now,
+                to=cmd.to,
+                subject=cmd.subject,
+                body=cmd.body,
+                visibility=cmd.visibility,
+                files=files,
+                colleagues=colleagues,
+            )
+            outside = await _outside_allowed(uow, actor)
+            check_recipients_allowed(
+                actor, order, await uow.notifications.circle(order), cmd.to, outside_allowed=outside
+            )
+            await _check_send_rate(ports, uow, actor, now)
+            await uow.comments.add(comment)
+            if cmd.reassign:
+                assignee = None
+                if cmd.assignee_id is not None:
+                    assignee = await uow.directory.user(cmd.assignee_id)
+                    if assignee is None:
+                        raise InvalidInput(
+                            "The assignee must be an active user of the order's provider.", field="assigneeId"
+                        )
+                order.assign(actor, now, assignee)
+                await uow.orders.save(order)
+            if cmd.watch:
+                await uow.notifications.watch(order.id, actor.user_id, now)
+            await store_uploads(ports.blobs, files)  # every check passed: only now are the files stored
+            await uow.commit()
+        return order, comment
+
+    # Reassigning saves the order: a save that loses a race runs once more, at the version the sender saw.
+    return await at_callers_version(actor, cmd.expected_version, attempt)
+
+
+async def _outside_allowed(uow: NotificationsUnitOfWork, actor: Actor) -> bool:
+    """True when the operator lets the actor's organisation email addresses beyond an order's people."""
+    organisation = await uow.directory.organisation(actor.organisation_id)
+    return organisation is not None and organisation.outside_recipients
+
+
+async def _check_send_rate(
+    ports: Ports[NotificationsUnitOfWork], uow: NotificationsUnitOfWork, actor: Actor, now: datetime
+) -> None:
+    """Refuse a message past any of SEND_WINDOWS, counted under the organisation's send lock (held to commit)."""
+    await uow.notifications.hold_send_lock(actor.organisation_id)
+    for window in SEND_WINDOWS:
+        limit = window.most(ports.policy)
+        sender_id = actor.user_id if window.sender is Sender.USER else actor.organisation_id
+        recent = await uow.notifications.recent_messages(window.sender, sender_id, now - window.length, limit)
+        check_send_rate(window, limit, recent, now)
 
 
 async def _colleague_emails(uow: NotificationsUnitOfWork, actor: Actor, addresses: tuple[str, ...]) -> set[str]:
@@ -109,16 +159,18 @@ async def send_order_link(
         if user is not None:
             organisation = await uow.directory.organisation(user.organisation_id)
             recipient = Person.of(user, organisation) if organisation else None
+        now = ports.clock.now()
         link = new_order_link(
             actor=actor,
             order=order,
-            now=ports.clock.now(),
+            now=now,
             recipient=recipient,
             to=cmd.to,
             subject=cmd.subject,
             message=cmd.message,
             ttl=cmd.ttl,
         )
+        await _check_send_rate(ports, uow, actor, now)
         await uow.notifications.add_link(link)
         await uow.commit()
     return order, link

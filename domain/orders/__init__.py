@@ -26,7 +26,7 @@ from domain.orders.comments import (
 from domain.orders.events import EVERYONE, Audience, EventKind, OrderEvent
 from domain.orders.fields import UNSET, Priority
 from domain.orders.lifecycle import Action, OrderKind, OrderStatus, Party
-from domain.orders.lines import Line
+from domain.orders.lines import MAX_LINES, Line
 from domain.orders.order import Order
 from domain.orders.ports import Catalogue, CommentRepository, OrderRepository, OrdersUnitOfWork
 from domain.orders.queries import (
@@ -43,7 +43,7 @@ from domain.orders.queries import (
     viewer_for,
 )
 from domain.orders.quotes import Quote, QuoteStatus
-from domain.orders.services._common import load_visible_order
+from domain.orders.services._common import VersionCheck, at_callers_version, load_visible_order
 from domain.orders.services.comments import create_comment, keyed_uploads, store_uploads
 from domain.orders.services.orders import (
     approve_order,
@@ -76,6 +76,7 @@ __all__ = [
     "EVERYONE",
     "MAX_ATTACHMENTS_PER_COMMENT",
     "MAX_ATTACHMENT_BYTES",
+    "MAX_LINES",
     "NO_INCLUDES",
     "UNSET",
     "VIEW_CHANGES",
@@ -121,11 +122,13 @@ __all__ = [
     "SubmitQuote",
     "UpdateOrder",
     "Upload",
+    "VersionCheck",
     "Viewer",
     "accept_quote",
     "approve_order",
     "archive_order",
     "assign_order",
+    "at_callers_version",
     "audience_scope",
     "cancel_order",
     "change_order_status",

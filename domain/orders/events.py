@@ -67,13 +67,18 @@ class OrderEvent:
     for the other audience (see `Order.update`); so its time may show as the order's last activity."""
 
     @property
+    def seen_by_everyone(self) -> bool:
+        """True when everyone who sees the order learns of this change (in this event, or in its twin)."""
+        return self.audience.org_id is None or self.known_to_all
+
+    @property
     def moves_last_activity(self) -> bool:
         """True when the order's "last activity", which everyone who sees the order sees, may take this time.
 
         Events of a restricted audience do not move it, or the time of an internal comment or a
         provider note would reach the other side; unless the change is known to all anyway.
         """
-        return self.audience.org_id is None or self.known_to_all
+        return self.seen_by_everyone
 
 
 def jsonable(value: object) -> object:

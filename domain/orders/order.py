@@ -38,6 +38,7 @@ from domain.orders.lifecycle import (
 )
 from domain.orders.lines import Line, total_of, validate_lines
 from domain.orders.quotes import Quote, QuoteStatus
+from domain.orders.versions import Versions, version_seen
 
 
 @dataclass(slots=True)
@@ -74,9 +75,13 @@ class Order:
     submitted_at: datetime | None = None
     released_to_provider_at: datetime | None = None
     last_activity_at: datetime | None = None
+    # Every command, what a save checks the row against; callers see `version_for` (domain.orders.versions).
     version: int = 1
+    public_version: int = 1  # the commands everyone who sees the order sees (its creation is 1)
+    audience_versions: dict[Audience, int] = field(default_factory=dict)  # those only one audience sees
     quotes: list[Quote] = field(default_factory=list)
     events: list[OrderEvent] = field(default_factory=list, repr=False)
+    _uncounted: Versions | None = field(default=None, init=False, repr=False, compare=False)  # before this command
 
     # ---- who is asking -------------------------------------------------------------
 
@@ -105,6 +110,10 @@ class Order:
     def can_see(self, actor: Actor) -> bool:
         """True when `actor` may read this order."""
         return bool(self.parties_of(actor))
+
+    def version_for(self, actor: Actor) -> int:
+        """The order's version as `actor` (who may see it) sees it: bumped by each change it may see (`versions`)."""
+        return version_seen(self.public_version, self.audience_versions, actor, self.partner_id)
 
     def shows_provider_notes_to(self, actor: Actor) -> bool:
         """Provider notes reach the order's provider users only."""
@@ -410,9 +419,6 @@ class Order:
         audience: Audience = EVERYONE,
         subject: UUID | None = None,
     ) -> None:
-        # One command, one new version: bump on the first event since the last commit.
-        if not self.events and kind is not EventKind.ORDER_CREATED:
-            self.version += 1
         self.events.append(
             OrderEvent(
                 kind=kind,
@@ -426,6 +432,7 @@ class Order:
                 subject_id=subject,
             )
         )
+        self._count_command()
         if audience.org_id is None:  # restricted events must not reveal their time to others
             self.last_activity_at = now
 
@@ -453,8 +460,6 @@ class Order:
         for name, (old, new) in changed.items():
             before.setdefault(name, old)
             after[name] = new
-        if not self.events:  # the first event of the command: one new version (as `_record`)
-            self.version += 1
         self.events = [e for e in self.events if e.kind is not EventKind.FIELDS_UPDATED]
         public = [name for name in after if name not in PROVIDER_PRIVATE_FIELDS]
         if len(public) == len(after):
@@ -478,12 +483,22 @@ class Order:
                     known_to_all=known_to_all,
                 )
             )
+        self._count_command()
         if known_to_all:
             self.last_activity_at = now
 
+    def _count_command(self) -> None:
+        """Count the command so far (its unpulled events) once, in the versions of those who may see it."""
+        # From the counters before the command: a later step may widen who sees it (notes, then a shared field).
+        if self.events[0].kind is not EventKind.ORDER_CREATED:  # a new order is at version 1 for everyone
+            self._uncounted = self._uncounted or Versions(self.version, self.public_version, self.audience_versions)
+            counted = self._uncounted.with_command(self.events)
+            self.version, self.public_version, self.audience_versions = counted.row, counted.public, counted.audiences
+
     def pull_events(self) -> list[OrderEvent]:
-        """Hand the recorded events to the unit of work, once."""
+        """Hand the recorded events to the unit of work, once; the next change is a new command."""
         events, self.events = self.events, []
+        self._uncounted = None
         return events
 
 

@@ -99,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--name", required=True, type=args.name, help="organisation name")
     org.set_defaults(run="create_organisation")
 
+    outside = subcommands.add_parser(
+        "outside-recipients",
+        help="let an organisation's follow-ups go to addresses beyond an order's people and recipients, or not",
+        description="By default a follow-up (orderMessageSend) may only be emailed to the order's people (users "
+        "of the organisations on it, its watchers) and its notification recipients. 'on' lets the organisation's "
+        "users email any address (still within the rate and recipient limits); 'off' restores the default.",
+    )
+    outside.add_argument("--organisation", required=True, type=args.uuid, help="organisation id")
+    outside.add_argument("state", choices=["on", "off"], help="on: any address; off: the order's people only")
+    outside.set_defaults(run="outside_recipients")
+
     user = subcommands.add_parser(
         "create-user",
         help="add a user to an organisation; prints the user id",

@@ -57,6 +57,20 @@ def create_organisation(args: argparse.Namespace) -> int:
     return 0
 
 
+def outside_recipients(args: argparse.Namespace) -> int:
+    """`outside-recipients`: whether an organisation's follow-ups may go to outside addresses."""
+    settings, url = database.settings_and_url()
+    allowed = args.state == "on"
+    with database.database_errors(url):
+        database.require_migrated(settings, url)
+        org = asyncio.run(database.set_outside_recipients(settings, args.organisation, allowed))
+    if allowed:
+        output.note(f"{org.name!r} may now send follow-ups to any address.")
+    else:
+        output.note(f"{org.name!r} now sends follow-ups only to an order's people and recipients.")
+    return 0
+
+
 def create_user(args: argparse.Namespace) -> int:
     """`create-user`: add a user to an organisation; prints its id."""
     settings, url = database.settings_and_url()

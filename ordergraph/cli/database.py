@@ -10,14 +10,14 @@ from uuid import UUID, uuid4
 
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters import migrations as migrate
 from adapters.db import create_bulk_engine, create_engine, session_factory
-from adapters.identity import identity_tables
+from adapters.identity import identity_mapping, identity_tables
 from adapters.settings import Settings, get_settings
 from adapters.uow import SqlHistory, sql_uow_factory
 from domain.common import Duplicate, Ports
@@ -102,6 +102,18 @@ async def add_organisation(
         return org, programme, created
     finally:
         await runtime.engine.dispose()
+
+
+async def set_outside_recipients(settings: Settings, organisation_id: UUID, allowed: bool) -> Organisation:
+    """Allow (or stop) the organisation's follow-ups to addresses beyond an order's people and recipients."""
+    orgs = identity_tables.organisations
+    async with _engine_of(settings) as engine, engine.begin() as conn:
+        # The operator's switch, not a tenant's: the directory port has no method for it on purpose.
+        await conn.execute(update(orgs).where(orgs.c.id == organisation_id).values(outside_recipients=allowed))
+        row = (await conn.execute(select(orgs).where(orgs.c.id == organisation_id))).first()
+    if row is None:
+        raise CliError(f"no organisation has the id {organisation_id}")
+    return identity_mapping.organisation_from_row(row)
 
 
 async def _check_new_organisation(conn: AsyncConnection, programme_id: UUID, kind: OrgKind, name: str) -> None:

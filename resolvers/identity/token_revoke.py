@@ -26,4 +26,10 @@ async def resolve(info: Info[Context, None]) -> TokenRevokePayload:
     return TokenRevokePayload(revoked=True, user_errors=[])
 
 
-field = strawberry.mutation(resolver=resolve, description="Revoke the bearer token this request was made with.")
+field = strawberry.mutation(
+    resolver=resolve,
+    description=(
+        "Revoke the bearer token this request was made with. Its open WebSocket connections, on every API "
+        "process, end within a second: each subscription with a last error of code UNAUTHENTICATED."
+    ),
+)

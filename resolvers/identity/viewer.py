@@ -5,7 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from schema.common import Context, PublicError
+from domain.identity import MAX_DIRECTORY_ROWS
+from schema.common import DIRECTORY_PAGE, Context, DirectoryFirst, PublicError, directory_page
 from schema.identity import Organisation, User
 from schema.orders import Service
 
@@ -17,16 +18,30 @@ class Viewer:
     user: User = strawberry.field(description="You.")
     organisation: Organisation = strawberry.field(description="Your organisation.")
 
-    @strawberry.field(description="Flat-fee services you can order in your programme.")
-    async def services(self, info: Info[Context, None]) -> list[Service]:
+    @strawberry.field(
+        description=f"Flat-fee services you can order in your programme: the first {DIRECTORY_PAGE}, "
+        f"or up to {MAX_DIRECTORY_ROWS} with first."
+    )
+    async def services(
+        self,
+        info: Info[Context, None],
+        first: DirectoryFirst = DIRECTORY_PAGE,
+    ) -> list[Service]:
         rows = await info.context.queries.services_of_programme(info.context.viewer)
-        return [Service.from_domain(s) for s in rows]
+        return [Service.from_domain(s) for s in directory_page(rows, first)]
 
-    @strawberry.field(description="Active users of your organisation (e.g. to pick an assignee).")
-    async def colleagues(self, info: Info[Context, None]) -> list[User]:
+    @strawberry.field(
+        description=f"Active users of your organisation (e.g. to pick an assignee): the first {DIRECTORY_PAGE}, "
+        f"or up to {MAX_DIRECTORY_ROWS} with first."
+    )
+    async def colleagues(
+        self,
+        info: Info[Context, None],
+        first: DirectoryFirst = DIRECTORY_PAGE,
+    ) -> list[User]:
         context = info.context
         rows = await context.queries.users_of_organisation(context.viewer, context.require_actor().organisation_id)
-        return [User.from_domain(u) for u in rows]
+        return [User.from_domain(u) for u in directory_page(rows, first)]
 
 
 async def resolve(info: Info[Context, None]) -> Viewer:

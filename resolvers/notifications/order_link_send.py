@@ -61,5 +61,6 @@ async def resolve(info: Info[Context, None], input: Annotated[OrderLinkSendInput
 field = strawberry.mutation(
     resolver=resolve,
     description="Email a user of the ordering partner a signed link to a DRAFT order, valid for a while, so "
-    "they can finish it (see orderLink). Buyer side only.",
+    "they can finish it (see orderLink). Buyer side only. Counts towards the same limits as orderMessageSend "
+    "(RATE_LIMITED, with retryAfter).",
 )

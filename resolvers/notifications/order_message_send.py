@@ -21,7 +21,12 @@ class OrderMessageSendInput:
     """Input of orderMessageSend."""
 
     order_id: strawberry.ID = strawberry.field(description="The order.")
-    to: list[str] = strawberry.field(description="Who receives it by email: 1 to 20 addresses.")
+    to: list[str] = strawberry.field(
+        description="Who receives it by email: 1 to 10 addresses (the deployment may set up to 20: "
+        "TOO_MANY_RECIPIENTS states the limit), each one of the order's people (users of the organisations on "
+        "it, its watchers) or on the notification recipients your side sees, unless your organisation may email "
+        "outside addresses (RECIPIENT_NOT_ALLOWED names the one refused)."
+    )
     subject: str = strawberry.field(description="The email's subject: one line, at most 200 characters.")
     body: str = strawberry.field(description="The message.")
     visibility: CommentVisibility = strawberry.field(
@@ -81,5 +86,6 @@ async def resolve(info: Info[Context, None], input: Annotated[OrderMessageSendIn
 field = strawberry.mutation(
     resolver=resolve,
     description="Post a follow-up on an order and email it to `to` (with its attachments); watchers and the "
-    "other side get a copy when it is SHARED. Optionally reassign the order and watch it.",
+    "other side get a copy when it is SHARED. Optionally reassign the order and watch it. Follow-ups and order "
+    "links are limited per user per hour and per organisation per day (RATE_LIMITED, with retryAfter).",
 )

@@ -23,7 +23,10 @@ class OrderRecipientsUpdateInput:
     side: RecipientSide = strawberry.field(
         description="PROVIDER: the order's provider's own list (its users only). PARTNER: the partner's (or vendor's)."
     )
-    emails: list[str] = strawberry.field(description="The addresses, at most 20; empty clears the list.")
+    emails: list[str] = strawberry.field(
+        description="The addresses, at most 20; empty clears the list. An address new to the list is one of the "
+        "order's people unless your organisation may email outside addresses (RECIPIENT_NOT_ALLOWED names it)."
+    )
 
 
 @strawberry.type(description="The result of orderRecipientsUpdate.")

@@ -62,4 +62,7 @@ class OrdersSubscription:
     comment_added = comment_added.field
 
 
-__all__ = ["OrdersMutation", "OrdersQuery", "OrdersSubscription"]
+DEFAULT_PAGE_SIZE = orders.DEFAULT_PAGE_SIZE
+"""The page size of `orders` when neither first nor last is given."""
+
+__all__ = ["DEFAULT_PAGE_SIZE", "OrdersMutation", "OrdersQuery", "OrdersSubscription"]

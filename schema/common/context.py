@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from strawberry.extensions import SchemaExtension
@@ -39,13 +42,20 @@ _SPREAD = 0.2
 
 @dataclass(frozen=True, slots=True)
 class LiveOptions:
-    """What subscriptions need: the event bus, the bound of each subscriber's queue, re-authentication."""
+    """What subscriptions need: the bus, each subscriber's queue bound, re-authentication, turns to read."""
 
     bus: EventBus
     authenticate: Callable[[str | None], Awaitable[tuple[Actor | None, str | None]]]
     queue_size: int = 256
     reauthenticate_every: float = 60.0
-    """Seconds after which a WebSocket connection checks its token again (revoked or expired: it ends)."""
+    """Seconds after which a WebSocket connection checks its token again (revoked or expired: it ends).
+
+    The fallback: a revocation ends the token's connections at once (ordergraph.revocations) and an
+    expiry at its time, but a revocation the event bus could not carry is caught only by this check.
+    """
+    readings: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    """How many live events are read and prepared at once in the process (ORDERGRAPH_LIVE_READINGS);
+    the others wait their turn, in order, holding no database connection meanwhile."""
 
 
 @dataclass
@@ -72,8 +82,11 @@ class Context:
     """The `connection_init` payload of a WebSocket connection (set by Strawberry)."""
     authenticated_at: float = 0.0
     """When the actor was last checked against its token (time.monotonic), for live re-checks."""
+    token_expires_at: datetime | None = None
+    """When the token of a WebSocket connection expires (its connection ends then)."""
     awaiting_hint: bool = False
-    """A live subscription on this context is waiting for its next hint (nothing of an event in hand)."""
+    """A live subscription on this context is waiting for its next hint, or for its turn to read one
+    (`live_reading`): nothing of an event in hand, so it may be cancelled."""
     stop_live: bool = False
     """Set to end this context's live subscriptions the next time they would wait for a hint."""
     per_connection: bool = False
@@ -107,6 +120,14 @@ class Context:
         self.mark_authenticated()
         self._loaders.clear()
 
+    def end_access(self, message: str) -> None:
+        """The token stopped working (revoked, expired): from now on every operation is refused with `message`.
+
+        No re-check brings it back, not even one under way (see `recheck`).
+        """
+        self.actor, self.token, self.auth_error = None, None, message
+        self._loaders.clear()
+
     def for_operation(self) -> Context:
         """A copy of this connection's context for one of its operations: the same caller, loaders of its own."""
         return dataclasses.replace(self, per_connection=False, _loaders={})
@@ -124,8 +145,28 @@ class Context:
         live = self.live
         if live is None or not self.recheck_due():
             return
-        self.actor, self.auth_error = await live.authenticate(self.token)
-        self.mark_authenticated()
+        token = self.token
+        actor, error = await live.authenticate(token)
+        if self.token is token:  # else the access ended while the token was checked: it stays ended
+            self.actor, self.auth_error = actor, error
+            self.mark_authenticated()
+
+    @contextlib.asynccontextmanager
+    async def live_reading(self) -> AsyncIterator[None]:
+        """One of the process's turns to read for a live subscription, waited for while `awaiting_hint`."""
+        live = self.live
+        if live is None:
+            yield
+            return
+        self.awaiting_hint = True
+        try:
+            await live.readings.acquire()
+        finally:
+            self.awaiting_hint = False
+        try:
+            yield
+        finally:
+            live.readings.release()
 
     def recheck_due(self) -> bool:
         """True when the next `recheck` would check the token again."""

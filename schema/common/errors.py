@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeAlias, TypeVar
 
 import strawberry
@@ -55,14 +55,14 @@ class AuthenticationError(UserError):
 class VersionConflictError(UserError):
     """Optimistic concurrency conflict."""
 
-    current_version: int | None = strawberry.field(description="The order's version now, when known.")
+    current_version: int | None = strawberry.field(description="The order's version now, as you see it, when known.")
 
 
 class PublicError(GraphQLError):
     """A top-level error meant for the client, with a code in its extensions."""
 
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message, extensions={"code": code})
+    def __init__(self, message: str, *, code: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, extensions={"code": code, **(details or {})})
 
 
 _CAMEL = re.compile(r"_([a-z])")

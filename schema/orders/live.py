@@ -149,10 +149,13 @@ async def _merged(queue: asyncio.Queue[Mapping[str, Any] | LiveUpdatesInterrupte
 
 
 async def _marked(context: Context, hints: AsyncIterator[Hint]) -> AsyncIterator[Hint]:
-    """`hints`, with the context marked while it waits for one; ends instead of waiting once asked to stop.
+    """`hints`, each read in one of the process's live turns; ends instead of waiting once asked to stop.
 
-    So the owner of the context (ordergraph.fanout) can end a subscription between events rather than
+    The context is marked while it waits for a hint and then for its turn (`Context.live_reading`), so
+    the owner of the context (ordergraph.fanout) can end a subscription between events rather than
     cancel it half-way through one, which would leave graphql-core's coroutines for the event unawaited.
+    The turn is held until the next hint is asked for: through the reading of the event, the execution
+    of the subscriber's selection and its delivery.
     """
     while not context.stop_live:
         context.awaiting_hint = True
@@ -162,7 +165,10 @@ async def _marked(context: Context, hints: AsyncIterator[Hint]) -> AsyncIterator
             return
         finally:
             context.awaiting_hint = False
-        yield hint
+        async with context.live_reading():
+            if context.stop_live:  # the last subscriber left while this one waited its turn
+                return
+            yield hint
 
 
 async def _decoded(messages: AsyncIterator[Mapping[str, Any]]) -> AsyncIterator[Hint]:
@@ -300,7 +306,9 @@ def names_below(info: Info[Context, None], field_name: str | None) -> frozenset[
 
 
 async def _require_order(context: Context, order_id: UUID, field: str) -> None:
-    if await OrderById.of(context).load(order_id) is None:
+    async with context.live_reading():
+        found = await OrderById.of(context).load(order_id)
+    if found is None:
         raise NotFound("Order", field=field)
     context.renew_loaders()
 

@@ -5,9 +5,10 @@ Each is built from a domain object as the viewer may see it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import cast
+from typing import Annotated, Final, TypeVar, cast
 from uuid import UUID
 
 import strawberry
@@ -15,8 +16,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain import identity as di
+from domain import notifications as dn
 from domain import orders as do
-from schema.common import PERSONAL, Context, Node, to_global_id
+from domain.identity import MAX_DIRECTORY_ROWS
+from schema.common import PERSONAL, After, Context, Node, capped, first_argument, to_global_id
 from schema.identity import Organisation, User
 from schema.notifications import DeliveriesByOrder, Notification, NotificationRecipients, NotificationSettingsByOrder
 from schema.orders.enums import (
@@ -199,6 +202,24 @@ class Service(Node):
         )
 
 
+MAX_LISTED: Final = 100
+"""The most comments, timeline entries and emails of an order one request reads."""
+LISTED: Final = 50
+"""How many of an order's comments, timeline entries and emails a request reads unless `first` says."""
+MAX_QUOTES: Final = 50
+"""The most quotes of an order one request reads (each provider quotes once a round)."""
+QUOTES: Final = 20
+"""How many quotes of an order a request reads unless `first` says."""
+
+
+Listed = TypeVar("Listed", do.Comment, do.OrderEvent, dn.Delivery)
+
+
+def _listed(found: Sequence[Listed], first: int, after: str | None, kind: str) -> list[Listed]:
+    """`first` of an order's comments, timeline entries or emails, after the one `after` names."""
+    return capped(found, first, default=LISTED, maximum=MAX_LISTED, after=after, kind=kind, id_of=lambda i: i.id)
+
+
 def _order_lines(root: Order) -> list[LineItem]:
     # resolved when asked for: a page of orders that shows no lines builds none
     return [LineItem.from_domain(line) for line in root.domain.lines]
@@ -219,7 +240,10 @@ class Order(Node):
     kind: OrderKind = strawberry.field(description="Quoted or flat-fee.")
     status: OrderStatus = strawberry.field(description="Where the order stands.")
     priority: Priority = strawberry.field(description="How urgent it is.")
-    version: int = strawberry.field(description="Bumped on every change; send it back as expectedVersion.")
+    version: int = strawberry.field(
+        description="Your version of the order: bumped by every change you may see, and by no other; "
+        "send it back as expectedVersion."
+    )
     line_items: list[LineItem] = strawberry.field(resolver=_order_lines, description="What is ordered.")
     total: Decimal = strawberry.field(resolver=_order_total, description="Sum of the line items.")
     po_number: str = strawberry.field(description="Purchase-order number, if any.")
@@ -247,27 +271,60 @@ class Order(Node):
     assignee: User | None = strawberry.field(description="The provider user the order is assigned to.")
     latest_comment: Comment | None = strawberry.field(description="The newest comment you may see.")
 
-    @strawberry.field(description="Comments you may see, oldest first.")
-    async def comments(self, info: Info[Context, None]) -> list[Comment]:
+    @strawberry.field(
+        description=f"Comments you may see, oldest first: {LISTED} at a time, up to {MAX_LISTED} with first "
+        "(continue with after)."
+    )
+    async def comments(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, first_argument(LISTED, MAX_LISTED)] = LISTED,
+        after: After = None,
+    ) -> list[Comment]:
         from schema.orders.build import build_comments, selected_names
 
         found = await CommentsByOrder.of(info.context).load(self.domain.id)
-        return await build_comments(info.context, found, selected_names(info))
+        page = _listed(found, first, after, "Comment")
+        return await build_comments(info.context, page, selected_names(info))
 
-    @strawberry.field(description="Quotes you may see: all of them on the buyer side, your own as a provider.")
-    async def quotes(self, info: Info[Context, None]) -> list[Quote]:
-        return [Quote.from_domain(q) for q in await QuotesByOrder.of(info.context).load(self.domain.id)]
+    @strawberry.field(
+        description="Quotes you may see: all of them on the buyer side, your own as a provider; "
+        f"{QUOTES} unless first asks for up to {MAX_QUOTES}."
+    )
+    async def quotes(
+        self, info: Info[Context, None], first: Annotated[int, first_argument(QUOTES, MAX_QUOTES)] = QUOTES
+    ) -> list[Quote]:
+        found = await QuotesByOrder.of(info.context).load(self.domain.id)
+        return [Quote.from_domain(q) for q in capped(found, first, default=QUOTES, maximum=MAX_QUOTES)]
 
-    @strawberry.field(description="The activity timeline you may see, oldest first.")
-    async def activity(self, info: Info[Context, None]) -> list[ActivityEntry]:
-        return [ActivityEntry.from_domain(e) for e in await ActivityByOrder.of(info.context).load(self.domain.id)]
+    @strawberry.field(
+        description=f"The activity timeline you may see, oldest first: {LISTED} at a time, up to {MAX_LISTED} "
+        "with first (continue with after)."
+    )
+    async def activity(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, first_argument(LISTED, MAX_LISTED)] = LISTED,
+        after: After = None,
+    ) -> list[ActivityEntry]:
+        found = await ActivityByOrder.of(info.context).load(self.domain.id)
+        page = _listed(found, first, after, "ActivityEntry")
+        return [ActivityEntry.from_domain(e) for e in page]
 
     @strawberry.field(
         description="The emails this order caused that you may see, newest first: never another "
-        "organisation's internal recipients, nor mail about events hidden from you."
+        f"organisation's internal recipients, nor mail about events hidden from you. {LISTED} at a time, up to "
+        f"{MAX_LISTED} with first (continue with after)."
     )
-    async def notifications(self, info: Info[Context, None]) -> list[Notification]:
-        return [Notification.from_domain(d) for d in await DeliveriesByOrder.of(info.context).load(self.domain)]
+    async def notifications(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, first_argument(LISTED, MAX_LISTED)] = LISTED,
+        after: After = None,
+    ) -> list[Notification]:
+        found = await DeliveriesByOrder.of(info.context).load(self.domain)
+        page = _listed(found, first, after, "Notification")
+        return [Notification.from_domain(d) for d in page]
 
     @strawberry.field(description="The notification lists of the order's sides, as far as you may see them.")
     async def notification_recipients(self, info: Info[Context, None]) -> NotificationRecipients:
@@ -283,10 +340,18 @@ class Order(Node):
     async def watching(self, info: Info[Context, None]) -> bool:
         return (await NotificationSettingsByOrder.of(info.context).load(self.domain)).watching
 
-    @strawberry.field(description="Users of your own organisation who watch the order (who watches is not shared).")
-    async def watchers(self, info: Info[Context, None]) -> list[User]:
+    @strawberry.field(
+        description="Users of your own organisation who watch the order (who watches is not shared): "
+        f"{LISTED} unless first asks for up to {MAX_DIRECTORY_ROWS}."
+    )
+    async def watchers(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, first_argument(LISTED, MAX_DIRECTORY_ROWS)] = LISTED,
+    ) -> list[User]:
         shown = await NotificationSettingsByOrder.of(info.context).load(self.domain)
-        return await User.load_many(info.context, list(shown.watcher_ids))
+        ids = capped(list(shown.watcher_ids), first, default=LISTED, maximum=MAX_DIRECTORY_ROWS)
+        return await User.load_many(info.context, ids)
 
     @strawberry.field(description="The moves you may make next, each with the status it leads to.")
     def allowed_transitions(self, info: Info[Context, None]) -> list[AllowedTransition]:
@@ -317,7 +382,7 @@ class Order(Node):
             kind=order.kind,
             status=order.status,
             priority=order.priority,
-            version=order.version,
+            version=order.version_for(actor),
             po_number=order.po_number,
             po_not_required=order.po_not_required,
             end_customer=order.end_customer,

@@ -55,23 +55,40 @@ class Api:
 
 @contextmanager
 def counting(runtime: Runtime) -> Iterator[list[str]]:
-    """Every SQL statement the application's engine runs within the block."""
+    """Every SQL statement the application runs within the block (its engine and its live engine)."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engine = runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    engines = [runtime.engine.sync_engine]
+    if runtime.live_engine is not None:  # live events are read through a pool of their own
+        engines.append(runtime.live_engine.sync_engine)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+TEST_COST_BUDGET = "1000000"
+"""Query-cost budgets of test applications: tests fire requests at machine speed, far faster than people page
+through Manage Orders; those about budgets set their own (tests/api/test_query_cost.py). The per-request
+maximum stays the default."""
 
 
 def settings_for(database_url: str, files: Path, **overrides: str) -> Settings:
     """Settings for a test application."""
-    return Settings.from_env({"DATABASE_URL": database_url, "ORDERGRAPH_FILES_DIR": str(files), **overrides})
+    return Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "ORDERGRAPH_FILES_DIR": str(files),
+            "ORDERGRAPH_COST_BUDGET": TEST_COST_BUDGET,
+            **overrides,
+        }
+    )
 
 
 def app_for(database_url: str, files: Path, **overrides: str) -> Starlette:

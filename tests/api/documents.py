@@ -244,7 +244,7 @@ query($id: ID!, $search: String!) {
     __typename id
     ... on Order { status providerNotes comments { id body } latestComment { id body } quotes { id } }
   }
-  orders(search: $search, filter: {archived: null}, first: 100) {
+  orders(search: $search, filter: {archived: null}, first: 10) {
     totalCount
     edges { node { id providerNotes latestComment { id body } quotes { id } } }
   }
@@ -253,7 +253,10 @@ query($id: ID!, $search: String!) {
     + ORDER_FIELDS
     + QUOTE_FIELDS
 )
-"""order, node, orders (searched by the order's unique name) and orderStatusCounts, in one request."""
+"""order, node, orders (searched by the order's unique name) and orderStatusCounts, in one request.
+
+The search matches one order, so a page of 10 holds every match; a page of 100 with each order's
+quotes would cost more than a request may (README: Query cost)."""
 
 _INPUT_TYPES = {name: f"{name[0].upper()}{name[1:]}Input" for name in MUTATIONS}
 

@@ -414,3 +414,11 @@ def party_of(ref: OrderRef, member: str) -> Party | None:
 def money(value: str) -> Decimal:
     """A Decimal scalar as returned by the API."""
     return Decimal(value)
+
+
+async def allow_outside_recipients(api: Api, *members: str) -> None:
+    """Let the organisations of `members` email any address, as the operator does (`ordergraph outside-recipients`)."""
+    from ordergraph.cli.database import set_outside_recipients
+
+    for org_id in {api.world[m].org.id for m in members}:
+        await set_outside_recipients(api.runtime.settings, org_id, True)

@@ -18,7 +18,7 @@ import itertools
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
 
@@ -279,6 +279,15 @@ async def timed(live: Live, client: GraphQLWS, op: str, member: str, query: str,
     data = await client.next(op, within=WITHIN)
     LATENCIES.append((answered - start, time.perf_counter() - start))
     return data
+
+
+async def until(condition: Callable[[], bool], seconds: float) -> float:
+    """Wait until condition() is true; how long it took (fails the test after `seconds`)."""
+    start = time.monotonic()
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110  # polls a property; no event to wait on
+            await asyncio.sleep(0.01)
+    return time.monotonic() - start
 
 
 def uuid_of(global_id: str) -> UUID:

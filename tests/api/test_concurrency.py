@@ -24,6 +24,7 @@ from tests.api.flows import (
     attempt,
     mutate,
     order_at,
+    org_key,
     quote,
     read_order,
     user_id,
@@ -187,7 +188,8 @@ async def test_two_changes_loaded_at_the_same_version_without_expected_version_o
     finally:
         unpin_loads(api, rendezvous)
     # then both did load the same version; one wins, the other is told the order changed under it
-    assert rendezvous.loaded == [version, version], f"the two requests loaded versions {rendezvous.loaded}"
+    # (the loser loads once more, to see whether what beat it is something it may see: it is)
+    assert rendezvous.loaded[:2] == [version, version], f"the two requests loaded versions {rendezvous.loaded}"
     winner = assert_one_winner(payloads, version)
     after = await read_order(api, ref, "provider")
     assert after is not None
@@ -200,7 +202,9 @@ async def test_two_quotes_accepted_at_once_only_one_is(api: Api) -> None:
     ref = await order_at(api, "PENDING_QUOTES")
     await quote(api, ref, "provider", "700")
     await quote(api, ref, "provider2", "800")
-    version = ref.version
+    seen = await read_order(api, ref, "partner")
+    assert seen is not None
+    version = seen["version"]  # the partner's version: each provider's own counts its quote only
     rendezvous = pin_loads(api)
     try:
         # when each accepts a different quote at the same moment
@@ -211,7 +215,7 @@ async def test_two_quotes_accepted_at_once_only_one_is(api: Api) -> None:
     finally:
         unpin_loads(api, rendezvous)
     # then one quote is accepted, the other acceptance is refused with VERSION_CONFLICT
-    assert rendezvous.loaded == [version, version]
+    assert rendezvous.loaded[:2] == [version, version]  # and the loser once more, after losing
     winner = assert_one_winner(list(payloads), version)
     after = await read_order(api, ref, "partner")
     assert after is not None
@@ -265,56 +269,89 @@ async def test_a_stale_expected_version_on_a_quote_decision_is_refused(api: Api,
     # given a quote, after which the order changed (another provider quoted)
     ref = await order_at(api, "PENDING_QUOTES")
     await quote(api, ref, "provider", "700")
-    stale = ref.version
+    then = await read_order(api, ref, "partner")
+    assert then is not None
+    stale = then["version"]  # the partner's version (it sees every quote; each provider, its own)
     await quote(api, ref, "provider2", "800")
     before = await read_order(api, ref, "partner")
+    assert before is not None and before["version"] == stale + 1
     # when the partner decides on the first quote with the version it saw then
     payload = await attempt(api, mutation, {"id": ref.quotes["provider"], "expectedVersion": stale}, "partner")
     # then it is a VERSION_CONFLICT and nothing changed
     assert payload["quote"] is None and payload["order"] is None
-    assert [(e["code"], e["currentVersion"]) for e in payload["userErrors"]] == [("VERSION_CONFLICT", ref.version)]
+    assert [(e["code"], e["currentVersion"]) for e in payload["userErrors"]] == [("VERSION_CONFLICT", stale + 1)]
     assert await read_order(api, ref, "partner") == before
 
 
-async def test_every_successful_mutation_bumps_the_version_by_exactly_one(api: Api) -> None:
+async def test_every_successful_mutation_bumps_the_version_by_exactly_one_for_those_who_see_it(api: Api) -> None:
     # given a partner's new draft at version 1
     create = await mutate(api, "orderCreate", {"kind": "QUOTED", "name": "Versioned", "lineItems": []}, "partner")
     order_id = create["order"]["id"]
     assert create["order"]["version"] == 1
     ref = OrderRef(order_id, "Versioned", "QUOTED", "DRAFT", 1)
     provider_colleague = user_id(api, "provider_colleague")
-    steps: list[tuple[str, str, dict[str, Any]]] = [
+    buyer, everyone = {"partner", "vendor"}, {"partner", "vendor", "provider", "provider2"}
+    # (member, mutation, input, the organisations that may see the change: product.md's visibility)
+    steps: list[tuple[str, str, dict[str, Any], set[str]]] = [
         (
             "partner",
             "orderUpdate",
             {"id": order_id, "name": "Versioned 2", "campaignName": "Spring", "priority": "HIGH"},
+            buyer,
         ),
-        ("partner", "orderUpdate", {"id": order_id, "lineItems": [{"description": "Ads", "unitPrice": "50"}]}),
-        ("partner", "orderSubmit", {"id": order_id}),
-        ("provider", "quoteSubmit", {"orderId": order_id, "lineItems": [{"description": "A", "unitPrice": "10"}]}),
-        ("provider2", "quoteSubmit", {"orderId": order_id, "lineItems": [{"description": "B", "unitPrice": "20"}]}),
-        ("provider2", "quoteDecline", {"orderId": order_id, "message": "Too busy"}),
-        ("partner", "quoteAccept", {"id": "provider"}),
-        ("provider", "orderStatusChange", {"id": order_id, "status": "NOT_STARTED"}),
-        ("provider", "orderUpdate", {"id": order_id, "providerNotes": "Call first", "priority": "URGENT"}),
-        ("provider", "orderAssign", {"id": order_id, "assigneeId": provider_colleague}),
-        ("provider_colleague", "orderStatusChange", {"id": order_id, "status": "IN_PROGRESS"}),
-        ("provider", "orderStatusChange", {"id": order_id, "status": "COMPLETE"}),
-        ("provider", "orderArchive", {"id": order_id}),
+        ("partner", "orderUpdate", {"id": order_id, "lineItems": [{"description": "Ads", "unitPrice": "50"}]}, buyer),
+        ("partner", "orderSubmit", {"id": order_id}, everyone),
+        (
+            "provider",
+            "quoteSubmit",
+            {"orderId": order_id, "lineItems": [{"description": "A", "unitPrice": "10"}]},
+            buyer | {"provider"},
+        ),
+        (
+            "provider2",
+            "quoteSubmit",
+            {"orderId": order_id, "lineItems": [{"description": "B", "unitPrice": "20"}]},
+            buyer | {"provider2"},
+        ),
+        ("provider2", "quoteDecline", {"orderId": order_id, "message": "Too busy"}, buyer | {"provider2"}),
+        ("partner", "quoteAccept", {"id": "provider"}, everyone),
+        ("provider", "orderStatusChange", {"id": order_id, "status": "NOT_STARTED"}, everyone),
+        ("provider", "orderUpdate", {"id": order_id, "providerNotes": "Call first", "priority": "URGENT"}, everyone),
+        ("provider", "orderUpdate", {"id": order_id, "providerNotes": "Call twice"}, {"provider"}),
+        ("provider", "orderAssign", {"id": order_id, "assigneeId": provider_colleague}, everyone),
+        ("provider_colleague", "orderStatusChange", {"id": order_id, "status": "IN_PROGRESS"}, everyone),
+        ("provider", "orderStatusChange", {"id": order_id, "status": "COMPLETE"}, everyone),
+        ("provider", "orderArchive", {"id": order_id}, everyone),
     ]
-    version = 1
-    for member, mutation, input in steps:
+
+    async def versions() -> dict[str, int | None]:
+        """The version each organisation sees (None: it cannot see the order)."""
+        found: dict[str, int | None] = {}
+        for org in sorted(everyone):
+            data = await api.client(doc.ORDER, {"id": order_id}, token=api.world[org].token)
+            found[org] = data["order"]["version"] if data["order"] else None
+        return found
+
+    before = await versions()
+    for member, mutation, input, seen_by in steps:
         if mutation == "quoteAccept":
             input = {"id": ref.quotes[input["id"]]}
         # when one more change succeeds
         payload = await mutate(api, mutation, input, member)
         if mutation == "quoteSubmit":
             ref.quotes[member] = payload["quote"]["id"]
-        # then the version went up by exactly one (even when the change recorded several events)
-        assert payload["order"]["version"] == version + 1, (mutation, payload["order"]["version"], version)
-        version += 1
+        after = await versions()
+        # then the caller's version went up by exactly one (even when the change recorded several events),
+        caller = org_key(member)
+        assert payload["order"]["version"] == after[caller] == (before[caller] or 0) + 1, (mutation, before, after)
+        # and so did that of every organisation that may see the change, while the others' stayed put
+        for org, was in before.items():
+            if was is not None and after[org] is not None:
+                assert after[org] == was + (org in seen_by), (mutation, org, before, after)
         # and a refused change does not move it
         refused = await attempt(api, "orderReject", {"id": order_id}, "partner")
         assert refused["userErrors"] and refused["order"] is None, refused
-    final = await api.client(doc.ORDER, {"id": order_id}, token=api.world["vendor"].token)
-    assert final["order"]["version"] == version == 1 + len(steps)
+        assert await versions() == after
+        before = after
+    # the buyer side counted every change but the provider's notes-only edit
+    assert before["vendor"] == before["partner"] == 1 + len(steps) - 1

@@ -25,6 +25,7 @@ from tests.api.flows import (
     ROUTES,
     OrderRef,
     accept,
+    allow_outside_recipients,
     approve,
     archive,
     attempt,
@@ -493,6 +494,7 @@ async def test_a_new_comment_comes_back_with_its_author(api: Api, mutation: str,
     input: dict[str, Any] = {"orderId": ref.id, "body": f"Hello from {member}"}
     if mutation == "orderMessageSend":
         input |= {"to": ["client@customer.example"], "subject": "Hello"}
+        await allow_outside_recipients(api, member)  # the client is no user of the order's organisations
     # when the member comments and reads the new comment's author in the payload
     data = await api.client(_COMMENT_WITH_AUTHOR[mutation], {"input": input}, token=api.world[member].token)
     # then the author is the member, with its organisation

@@ -109,6 +109,7 @@ async def deliver(api: Api, mail: Path) -> list[email.message.EmailMessage]:
 
 async def test_each_side_keeps_its_own_recipient_list(api: Api) -> None:
     order_id = await flat_fee(api)
+    await flows.allow_outside_recipients(api, "partner", "provider")  # their lists name outside mailboxes
     partner = await as_(
         api,
         "partner",
@@ -157,6 +158,7 @@ async def test_watching_is_personal(api: Api) -> None:
 
 async def test_a_follow_up_is_a_comment_emailed_to_its_addresses(api: Api, tmp_path: Path) -> None:
     order_id = await flat_fee(api)
+    await flows.allow_outside_recipients(api, "provider")  # it writes to its client (seed 002)
     colleague = to_global_id("User", api.world["provider_colleague"].user.id)
     sent = await as_(
         api,
@@ -278,6 +280,7 @@ async def test_each_status_email_shows_the_status_its_event_left_the_order_in(ap
 
 async def test_the_delivery_log_shows_each_party_its_own_mail_and_resends(api: Api, tmp_path: Path) -> None:
     order_id = await flat_fee(api, approve=False)
+    await flows.allow_outside_recipients(api, "partner", "provider")  # lists and a client beyond the order's people
     await as_(
         api, "partner", RECIPIENTS, input={"orderId": order_id, "side": "PARTNER", "emails": ["desk@partner.example"]}
     )

@@ -78,8 +78,8 @@ async def test_manage_orders_runs_the_same_sql_for_10_and_100_orders(api: Api) -
 
 DIRECTORY = """
 {
-  organisations { id name kind }
-  users { id name email role organisation { id name kind } }
+  organisations(first: 200) { id name kind }
+  users(first: 200) { id name email role organisation { id name kind } }
 }"""
 
 

@@ -378,6 +378,14 @@ def _placeholders(count: int) -> dict[str, list[str]]:
         ("commentCreate", "PENDING_QUOTES", {}, MAX_ATTACHMENTS_PER_COMMENT + 1, ("INVALID_INPUT", "attachments")),
         ("orderMessageSend", "PENDING_QUOTES", {"subject": "s" * 201}, 3, ("INVALID_INPUT", "subject")),
         ("orderMessageSend", "PENDING_QUOTES", {"to": ["not an address"]}, 3, ("INVALID_INPUT", "to.0")),
+        ("orderMessageSend", "PENDING_QUOTES", {"to": ["x@outside.example"]}, 3, ("RECIPIENT_NOT_ALLOWED", "to.0")),
+        (
+            "orderMessageSend",
+            "PENDING_QUOTES",
+            {"to": [f"c{n}@x.example" for n in range(11)]},
+            3,
+            ("TOO_MANY_RECIPIENTS", "to"),
+        ),
     ],
 )
 async def test_a_refused_comment_or_follow_up_stores_none_of_its_files(

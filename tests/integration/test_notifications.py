@@ -36,6 +36,7 @@ from domain.orders.lifecycle import OrderKind
 from domain.orders.services.comments import create_comment
 from domain.orders.services.orders import approve_order, create_order, submit_order
 from ordergraph.app import Runtime, build_runtime
+from ordergraph.cli.database import set_outside_recipients
 from tests.api.world import World, build_world
 from workers.delivery import DeliveryPolicy, Outcome, RetryLater, Sender
 from workers.relay import Relay
@@ -252,6 +253,7 @@ async def test_comments_reach_watchers_who_may_see_them_and_follow_ups_their_add
     for who in ("partner_colleague", "provider_colleague", "vendor"):
         await watch_order(ports, act(w, who), order_id)
     await create_comment(ports, act(w, "partner"), CreateComment(order_id, "internal note", CommentVisibility.INTERNAL))
+    await set_outside_recipients(env.runtime.settings, w["provider"].org.id, True)  # it writes to its client
     await send_message(
         ports,
         act(w, "provider"),

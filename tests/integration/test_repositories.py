@@ -324,9 +324,9 @@ async def test_directory_round_trips(sessions: async_sessionmaker[AsyncSession],
         assert await d.user_by_email("nobody@example.com") is None
         assert await uow.catalogue.service(uuid4()) is None
         assert await d.token("0" * 64) is None
-        await d.revoke_token(token.digest, NOW + timedelta(hours=1))
-        await d.revoke_token(token.digest, NOW + timedelta(hours=2))  # already revoked: unchanged
-        await d.revoke_token("0" * 64, NOW)  # unknown: no-op
+        assert await d.revoke_token(token.digest, NOW + timedelta(hours=1))
+        assert not await d.revoke_token(token.digest, NOW + timedelta(hours=2))  # already revoked: unchanged
+        assert not await d.revoke_token("0" * 64, NOW)  # unknown: no-op
         await uow.commit()
     async with SqlUnitOfWork(sessions) as uow:
         revoked = await uow.directory.token(token.digest)

@@ -69,6 +69,10 @@ def test_every_variable_is_read() -> None:
         ("ORDERGRAPH_HOST", "  "),
         ("ORDERGRAPH_FILES_DIR", ""),
         ("DATABASE_URL", ""),
+        ("ORDERGRAPH_COST_BUDGET", "999"),  # less than one request may cost
+        ("ORDERGRAPH_QUERY_TIMEOUT_SECONDS", "0"),
+        ("ORDERGRAPH_QUERY_TIMEOUT_SECONDS", "inf"),
+        ("ORDERGRAPH_RATE_LIMIT_URL", "memcached://cache"),
     ],
 )
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
@@ -157,23 +161,28 @@ def test_the_email_lease_and_the_sweeper_delay_are_settings() -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "counters"),
+    ("env", "store"),
     [
         ({}, "memory://"),
         ({"ORDERGRAPH_BROADCAST_URL": "redis://bus:6379/0"}, "redis://bus:6379/0"),
-        ({"ORDERGRAPH_BROADCAST_URL": "rediss://bus:6380/1"}, "rediss://bus:6380/1"),
         (
-            {"ORDERGRAPH_BROADCAST_URL": "redis://bus/0", "ORDERGRAPH_RATE_LIMIT_URL": "redis://limits/3"},
-            "redis://limits/3",
+            {"ORDERGRAPH_BROADCAST_URL": "redis://bus:6379/0", "ORDERGRAPH_RATE_LIMIT_URL": "redis://limits:6379/3"},
+            "redis://limits:6379/3",
         ),
-        ({"ORDERGRAPH_BROADCAST_URL": "redis://bus/0", "ORDERGRAPH_RATE_LIMIT_URL": "memory://"}, "memory://"),
+        ({"ORDERGRAPH_BROADCAST_URL": "redis://bus:6379/0", "ORDERGRAPH_RATE_LIMIT_URL": "memory://"}, "memory://"),
     ],
 )
-def test_rate_limits_count_where_live_updates_go_unless_told(env: dict[str, str], counters: str) -> None:
-    # scaled out (live updates over Redis), every process shares the counts unless a store of their own is set
-    assert Settings.from_env(env).counters_url == counters
+def test_budgets_are_kept_with_the_broadcast_unless_a_store_is_named(env: dict[str, str], store: str) -> None:
+    assert Settings.from_env(env).rate_limits_url == store
 
 
-def test_a_rate_limit_store_is_memory_or_redis() -> None:
-    with pytest.raises(ValueError, match="ORDERGRAPH_RATE_LIMIT_URL"):
-        Settings.from_env({"ORDERGRAPH_RATE_LIMIT_URL": "memcached://cache:11211"})
+def test_the_query_cost_limits_are_settings() -> None:
+    s = Settings.from_env(
+        {
+            "ORDERGRAPH_MAX_QUERY_COST": "500",
+            "ORDERGRAPH_COST_BUDGET": "500",
+            "ORDERGRAPH_COST_RESTORE_RATE": "7",
+            "ORDERGRAPH_QUERY_TIMEOUT_SECONDS": "2.5",
+        }
+    )
+    assert (s.max_query_cost, s.cost_budget, s.cost_restore_rate, s.query_timeout_seconds) == (500, 500, 7, 2.5)

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.uow import SqlUnitOfWork, sql_uow_factory
-from domain.identity.model import Actor
+from domain.identity import TokenRevoked
+from domain.identity.model import AccessToken, Actor
 from domain.orders.comments import CommentVisibility, new_comment
 from domain.orders.events import EventKind, OrderEvent
 from domain.orders.order import Order
@@ -96,3 +97,35 @@ async def test_a_comment_added_without_loading_its_order_still_gets_it(
     [[(event, seen)]] = hook.calls
     assert event.kind is EventKind.COMMENT_ADDED
     assert seen.id == order.id and seen.partner_id == order.partner_id
+
+
+async def test_a_revocation_is_announced_after_its_commit_only(
+    sessions: async_sessionmaker[AsyncSession], actors: dict[str, Actor]
+) -> None:
+    # given a live token and a unit of work whose revocation hook records what it is told
+    digest = "ab" * 32
+    async with SqlUnitOfWork(sessions) as uow:
+        await uow.directory.add_token(AccessToken(digest, actors["partner"].user_id, NOW, NOW + timedelta(days=1)))
+        await uow.commit()
+    announced: list[list[TokenRevoked]] = []
+
+    async def hook(revoked: Sequence[TokenRevoked]) -> None:
+        announced.append(list(revoked))
+
+    uow_factory = sql_uow_factory(sessions, after_revocation=hook)
+    # when a revocation is rolled back: then nothing is announced
+    async with uow_factory() as uow:
+        assert await uow.directory.revoke_token(digest, NOW)
+    assert announced == []
+    # when it commits: then it is announced once the commit is done, not before
+    async with uow_factory() as uow:
+        assert await uow.directory.revoke_token(digest, NOW)
+        assert announced == []
+        await uow.commit()
+    assert announced == [[TokenRevoked(digest, NOW)]]
+    # and revoking it again (or an unknown token) changes nothing and announces nothing
+    async with uow_factory() as uow:
+        assert not await uow.directory.revoke_token(digest, NOW + timedelta(hours=1))
+        assert not await uow.directory.revoke_token("0" * 64, NOW)
+        await uow.commit()
+    assert announced == [[TokenRevoked(digest, NOW)]]

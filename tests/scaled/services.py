@@ -27,6 +27,7 @@ from adapters.notifications import tables as notification_tables
 from adapters.security import Argon2PasswordHasher
 from adapters.settings import Settings
 from ordergraph.app import build_runtime
+from ordergraph.cli.database import set_outside_recipients
 from tests.api.world import World, build_world
 
 SECRET_KEY = "scaled-tests-signing-key"  # shared by every process, as the README asks when several serve
@@ -228,7 +229,10 @@ async def seed(database_url: str, files: Path) -> World:
     )
     runtime = build_runtime(settings)
     try:
-        return await build_world(dataclasses.replace(runtime.ports, passwords=Argon2PasswordHasher.fast()))
+        world = await build_world(dataclasses.replace(runtime.ports, passwords=Argon2PasswordHasher.fast()))
+        # The provider's follow-ups go to its clients (cluster.follow_up), addresses beyond the order's people.
+        await set_outside_recipients(settings, world["provider"].org.id, True)
+        return world
     finally:
         await runtime.engine.dispose()
 

@@ -251,9 +251,13 @@ class FakeDirectory:
         """Insert a token."""
         self.added.append(copy.deepcopy(token))
 
-    async def revoke_token(self, digest: str, when: datetime) -> None:
-        """Mark a token revoked (an unknown or revoked one is left as it is)."""
+    async def revoke_token(self, digest: str, when: datetime) -> bool:
+        """Mark a token revoked (an unknown or revoked one is left as it is); True when it was live."""
+        found = await self.token(digest)
+        if found is None or found.revoked_at is not None or any(d == digest for d, _ in self.revoked):
+            return False
         self.revoked.append((digest, when))
+        return True
 
     def apply(self) -> None:
         """Write the staged changes to the store (on commit)."""

@@ -82,11 +82,11 @@ async def test_a_token_works_until_it_expires(world: World) -> None:
 async def test_a_revoked_token_no_longer_works_and_revoking_is_idempotent(scene: Scene) -> None:
     secret, token, _ = await identity_services.create_token(scene.ports, "vendor@example.test", PASSWORD)
     revoked_at = scene.clock.advance(minutes=5)
-    await identity_services.revoke_token(scene.ports, secret)
+    assert await identity_services.revoke_token(scene.ports, secret)
     assert scene.store.tokens[token.digest].revoked_at == revoked_at
     scene.clock.advance(minutes=5)
-    await identity_services.revoke_token(scene.ports, secret)  # again: no change
-    await identity_services.revoke_token(scene.ports, "never-issued")  # unknown: no error
+    assert not await identity_services.revoke_token(scene.ports, secret)  # again: no change
+    assert not await identity_services.revoke_token(scene.ports, "never-issued")  # unknown: no error
     assert scene.store.tokens[token.digest].revoked_at == revoked_at
     async with scene.ports.uow() as uow:
         with pytest.raises(Unauthenticated):

@@ -18,7 +18,7 @@ from domain.orders.commands import (
 from domain.orders.order import Order
 from domain.orders.placing import new_order
 from domain.orders.ports import OrdersUnitOfWork
-from domain.orders.services._common import load_visible_order
+from domain.orders.services._common import VersionCheck, at_callers_version
 
 
 async def create_order(ports: Ports[OrdersUnitOfWork], actor: Actor, cmd: CreateOrder) -> Order:
@@ -63,37 +63,46 @@ async def create_order(ports: Ports[OrdersUnitOfWork], actor: Actor, cmd: Create
 
 async def update_order(ports: Ports[OrdersUnitOfWork], actor: Actor, cmd: UpdateOrder) -> Order:
     """Edit fields of an order under the field policy."""
-    async with ports.uow() as uow:
-        order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
-        if not cmd.changes and cmd.lines is None:
-            raise InvalidInput("Nothing to change: give at least one field.", field=None)
-        now = ports.clock.now()
-        changes = dict(cmd.changes)
-        for field, org_id in (("owner_id", order.provider_id), ("partner_contact_id", order.partner_id)):
-            user_id = changes.get(field)
-            if isinstance(user_id, UUID):
-                user = await uow.directory.user(user_id)
-                if user is None or user.organisation_id != org_id or not user.active:
-                    raise InvalidInput(f"{field.removesuffix('_id')} must be an active user of that side.", field=field)
-        if changes:
-            order.update(actor, now, changes)
-        if cmd.lines is not None:
-            order.set_draft_lines(actor, now, cmd.lines)
-        await uow.orders.save(order)
-        await uow.commit()
-    return order
+
+    async def attempt(check: VersionCheck) -> Order:
+        async with ports.uow() as uow:
+            order = await check.load(uow, cmd.order_id)
+            if not cmd.changes and cmd.lines is None:
+                raise InvalidInput("Nothing to change: give at least one field.", field=None)
+            now = ports.clock.now()
+            changes = dict(cmd.changes)
+            for field, org_id in (("owner_id", order.provider_id), ("partner_contact_id", order.partner_id)):
+                user_id = changes.get(field)
+                if isinstance(user_id, UUID):
+                    user = await uow.directory.user(user_id)
+                    if user is None or user.organisation_id != org_id or not user.active:
+                        message = f"{field.removesuffix('_id')} must be an active user of that side."
+                        raise InvalidInput(message, field=field)
+            if changes:
+                order.update(actor, now, changes)
+            if cmd.lines is not None:
+                order.set_draft_lines(actor, now, cmd.lines)
+            await uow.orders.save(order)
+            await uow.commit()
+        return order
+
+    return await at_callers_version(actor, cmd.expected_version, attempt)
 
 
 async def _step(
     ports: Ports[OrdersUnitOfWork], actor: Actor, order_id: UUID, expected: int | None, step: Callable[[Order], None]
 ) -> Order:
     """Load the visible order, apply one lifecycle step, save and commit."""
-    async with ports.uow() as uow:
-        order = await load_visible_order(uow, actor, order_id, expected)
-        step(order)
-        await uow.orders.save(order)
-        await uow.commit()
-    return order
+
+    async def attempt(check: VersionCheck) -> Order:
+        async with ports.uow() as uow:
+            order = await check.load(uow, order_id)
+            step(order)
+            await uow.orders.save(order)
+            await uow.commit()
+        return order
+
+    return await at_callers_version(actor, expected, attempt)
 
 
 async def submit_order(ports: Ports[OrdersUnitOfWork], actor: Actor, cmd: OrderCommand) -> Order:
@@ -136,14 +145,19 @@ async def archive_order(ports: Ports[OrdersUnitOfWork], actor: Actor, cmd: Order
 
 async def assign_order(ports: Ports[OrdersUnitOfWork], actor: Actor, cmd: AssignOrder) -> Order:
     """Assign to a provider user (or clear)."""
-    async with ports.uow() as uow:
-        order = await load_visible_order(uow, actor, cmd.order_id, cmd.expected_version)
-        assignee = None
-        if cmd.assignee_id is not None:
-            assignee = await uow.directory.user(cmd.assignee_id)
-            if assignee is None:
-                raise InvalidInput("The assignee must be an active user of the order's provider.", field="assigneeId")
-        order.assign(actor, ports.clock.now(), assignee)
-        await uow.orders.save(order)
-        await uow.commit()
-    return order
+
+    async def attempt(check: VersionCheck) -> Order:
+        async with ports.uow() as uow:
+            order = await check.load(uow, cmd.order_id)
+            assignee = None
+            if cmd.assignee_id is not None:
+                assignee = await uow.directory.user(cmd.assignee_id)
+                if assignee is None:
+                    message = "The assignee must be an active user of the order's provider."
+                    raise InvalidInput(message, field="assigneeId")
+            order.assign(actor, ports.clock.now(), assignee)
+            await uow.orders.save(order)
+            await uow.commit()
+        return order
+
+    return await at_callers_version(actor, cmd.expected_version, attempt)
