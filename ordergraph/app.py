@@ -27,7 +27,6 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET, UnsetType
 
 from adapters.cost_budget import CostBudgets
@@ -46,11 +45,13 @@ from domain.identity import AccessToken, Actor, bearer_for_token
 from domain.orders import Order, OrderEvent, Viewer, viewer_for
 from ordergraph.bodies import attach_files, parse_request_json
 from ordergraph.downloads import download_route
-from ordergraph.fanout import FanOut, FanOutHandler, TextWebSocketAdapter
+from ordergraph.fanout import FanOut
+from ordergraph.fanout_protocol import FanOutHandler
 from ordergraph.hints import HintPublisher
 from ordergraph.limits import MAX_OPERATION_BYTES, BodySizeLimit, graphql_body_limit
 from ordergraph.live_quotas import LiveQuotas, QuotaExceeded, QuotaLimits
-from ordergraph.revocations import Revocations, watch_access
+from ordergraph.revocations import Revocations
+from ordergraph.sockets import REFUSAL, LegacyWSHandler, SocketAdapter, close_reason
 from schema.common import AppPorts, Context, CostOptions, LiveOptions, apply_graphql_core_patch, to_global_id
 from schema.root import COST_RULES, SchemaOptions, build_schema
 from workers.delivery import DeliveryPolicy
@@ -242,8 +243,6 @@ def connection_token(params: dict[str, Any] | None) -> str | None:
     return token.strip() or None if isinstance(token, str) else None
 
 
-_REFUSAL: Final = "ordergraph.ws_refusal"
-"""ASGI scope key: why connection_init was refused, for the close frame."""
 _CONNECTION_HELD: Final = "ordergraph.ws_connection_held"
 """ASGI scope key: the connection's hold on its user's and organisation's quotas, released when it ends."""
 _HOW_TO_AUTHENTICATE: Final = (
@@ -251,75 +250,12 @@ _HOW_TO_AUTHENTICATE: Final = (
 )
 
 
-class _WebSocketAdapter(TextWebSocketAdapter):
-    """Strawberry's WebSocket adapter; a refused connection_init closes with our reason, not just 'Forbidden'."""
-
-    async def close(self, code: int, reason: str) -> None:
-        if code == 4403 and _REFUSAL in self.ws.scope:
-            reason = str(self.ws.scope[_REFUSAL])
-        await super().close(code, reason)
-
-
-class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
-    """The legacy graphql-ws protocol, which, like graphql-transport-ws, closes a socket that never initialises.
-
-    Strawberry's handler leaves a socket without connection_init open for ever (and so a process's
-    sockets can be exhausted by clients that connect and say nothing); after the view's
-    connection_init_wait_timeout it is closed with 4408, as graphql-transport-ws does.
-
-    A connection whose token is revoked or expires is closed at once with 4403 (the reason says why):
-    its subscriptions run on copies of the connection's context, which nothing else would reach.
-    """
-
-    _stop_watching: Callable[[], None] | None = None
-    _closing: asyncio.Task[None] | None = None
-
-    async def handle(self) -> None:
-        watchdog = asyncio.create_task(self._close_unless_initialised())
-        try:
-            await super().handle()
-        finally:
-            watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
-            stop, self._stop_watching = self._stop_watching, None
-            if stop is not None:
-                stop()
-
-    async def handle_connection_init(self, message: Any) -> None:
-        """Strawberry's connection_init; once acknowledged, the connection's token is watched."""
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged and self._stop_watching is None:
-            self._stop_watching = watch_access(self.view, self.context, self.end_access)
-
-    def end_access(self, message: str) -> None:
-        """The token was revoked or expired: refuse what follows, and close the socket with 4403."""
-        self.context.end_access(message)
-        if self._closing is None:
-            self._closing = asyncio.create_task(self._close(_close_reason(f"Forbidden: {message}")))
-
-    async def _close(self, reason: str) -> None:
-        with contextlib.suppress(Exception):  # the client may be gone already
-            await self.websocket.close(code=4403, reason=reason)
-
-    async def _close_unless_initialised(self) -> None:
-        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
-        if not self.connection_acknowledged:
-            with contextlib.suppress(Exception):  # the client may be gone already
-                await self.websocket.close(code=4408, reason="Connection initialisation timeout")
-
-
-def _close_reason(text: str) -> str:
-    # A close frame's reason is at most 123 bytes of UTF-8.
-    return text.encode()[:123].decode(errors="ignore")
-
-
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our per-request context; WebSockets authenticate in connection_init."""
 
-    websocket_adapter_class = _WebSocketAdapter
+    websocket_adapter_class = SocketAdapter
     graphql_transport_ws_handler_class = FanOutHandler
-    graphql_ws_handler_class = _LegacyWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
@@ -402,13 +338,13 @@ class GraphQLApp(GraphQL[Context, None]):
         token = connection_token(context.connection_params)
         actor, stored, error = await self.runtime.bearer(token)
         if actor is None or stored is None:
-            reason = _close_reason(f"Unauthenticated: {error or _HOW_TO_AUTHENTICATE}")
-            context.request.scope[_REFUSAL] = reason
+            reason = close_reason(f"Unauthenticated: {error or _HOW_TO_AUTHENTICATE}")
+            context.request.scope[REFUSAL] = reason
             raise ConnectionRejectionError({"message": reason, "code": "UNAUTHENTICATED"})
         try:
             held = self.fan_out.quotas.connection(actor)
         except QuotaExceeded as refusal:
-            context.request.scope[_REFUSAL] = _close_reason(refusal.message)
+            context.request.scope[REFUSAL] = close_reason(refusal.message)
             raise ConnectionRejectionError({"message": refusal.message, "code": refusal.code}) from None
         context.request.scope[_CONNECTION_HELD] = held
         context.actor, context.token, context.token_expires_at = actor, token, stored.expires_at
