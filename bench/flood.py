@@ -20,11 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +28,7 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.harness import cpu_ns, pct
+from bench.harness import cpu_ns, pct, served_demo
 from ordergraph.demo.cast import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,33 +180,17 @@ def main() -> None:
         "--admit-all", action="store_true", help="raise the live quotas so that the whole flood is admitted"
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/bench.db",
-            "ORDERGRAPH_FILES_DIR": f"{folder}/files",
-            # the other user's client asks as fast as it is answered: far beyond what people spend
-            "ORDERGRAPH_COST_BUDGET": str(10**9),
-            "ORDERGRAPH_COST_RESTORE_RATE": str(10**9),
-        }
-        if args.admit_all:
-            env["ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION"] = str(max(1, args.subscriptions))
-            env["ORDERGRAPH_LIVE_CONNECTIONS_PER_USER"] = str(max(1, args.connections))
-            env["ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_USER"] = str(max(1, args.connections * args.subscriptions))
-        command = [sys.executable, "-m", "ordergraph.cli", "serve", "--demo", "--port", str(PORT)]
-        server = subprocess.Popen(["taskset", "-c", "0", *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-        try:
-            os.sched_setaffinity(0, {1})
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{URL}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            asyncio.run(run(args, server.pid))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    settings = {
+        # the other user's client asks as fast as it is answered: far beyond what people spend
+        "ORDERGRAPH_COST_BUDGET": str(10**9),
+        "ORDERGRAPH_COST_RESTORE_RATE": str(10**9),
+    }
+    if args.admit_all:
+        settings["ORDERGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION"] = str(max(1, args.subscriptions))
+        settings["ORDERGRAPH_LIVE_CONNECTIONS_PER_USER"] = str(max(1, args.connections))
+        settings["ORDERGRAPH_LIVE_SUBSCRIPTIONS_PER_USER"] = str(max(1, args.connections * args.subscriptions))
+    with served_demo(PORT, settings) as pid:
+        asyncio.run(run(args, pid))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,13 @@ import multiprocessing
 import os
 import re
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SERVER_CPU, CLIENT_CPU = 0, 1
@@ -106,6 +110,33 @@ def answers(port: int, path: str, body: bytes = b"", headers: dict[str, str] | N
         return client.call()
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def served_demo(port: int, settings: dict[str, str]) -> Iterator[int]:
+    """`ordergraph serve --demo` on CPU 0 (SQLite in a temporary folder, plus `settings`), this process moved
+    to CPU 1; the server's pid, once its /healthz answers. The server is stopped at the end."""
+    with tempfile.TemporaryDirectory() as folder:
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/bench.db",
+            "ORDERGRAPH_FILES_DIR": f"{folder}/files",
+            **settings,
+        }
+        command = [sys.executable, "-m", "ordergraph.cli", "serve", "--demo", "--port", str(port)]
+        root = Path(__file__).resolve().parent.parent
+        server = subprocess.Popen(["taskset", "-c", "0", *command], cwd=root, env=env, stdout=subprocess.DEVNULL)
+        try:
+            os.sched_setaffinity(0, {1})
+            for _ in range(300):
+                with contextlib.suppress(OSError):
+                    if answers(port, "/healthz")[0] == 200:
+                        break
+                time.sleep(0.1)
+            yield server.pid
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def graphql(port: int, document: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from bench.harness import served_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8501
@@ -107,28 +105,12 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=30, help="sign-ins sent at once (default 30)")
     args = parser.parse_args()
     print(f"sign-in throttle raised to {UNTHROTTLED:,} failures a minute: every try below is a password check")
-    with tempfile.TemporaryDirectory() as folder:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/bench.db",
-            "ORDERGRAPH_FILES_DIR": f"{folder}/files",
-            "ORDERGRAPH_SIGN_IN_FAILURES_PER_EMAIL": str(UNTHROTTLED),
-            "ORDERGRAPH_SIGN_IN_FAILURES_PER_ADDRESS": str(UNTHROTTLED),
-        }
-        command = [sys.executable, "-m", "ordergraph.cli", "serve", "--demo", "--port", str(PORT)]
-        server = subprocess.Popen(["taskset", "-c", "0", *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-        try:
-            os.sched_setaffinity(0, {1})
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{URL}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            asyncio.run(run(args))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    unthrottled = {
+        "ORDERGRAPH_SIGN_IN_FAILURES_PER_EMAIL": str(UNTHROTTLED),
+        "ORDERGRAPH_SIGN_IN_FAILURES_PER_ADDRESS": str(UNTHROTTLED),
+    }
+    with served_demo(PORT, unthrottled):
+        asyncio.run(run(args))
 
 
 if __name__ == "__main__":

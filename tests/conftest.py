@@ -27,6 +27,8 @@ SKIP_POSTGRES = (
     "ORDERGRAPH_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test (bash .ci/run sets it)"
 )
 
+SKIP_REDIS = "Redis tests need ORDERGRAPH_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0 (bash .ci/run sets it)"
+
 REQUIRE_SERVICES = os.environ.get("ORDERGRAPH_REQUIRE_SERVICES") == "1"
 
 BACKENDS = [
@@ -44,6 +46,16 @@ def backend(request: pytest.FixtureRequest) -> str:
             pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_POSTGRES_URL is not set")
         pytest.skip(SKIP_POSTGRES)
     return name
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The shared test Redis (skips with a how-to when unset; fails when services are required)."""
+    if not REDIS_URL:
+        if REQUIRE_SERVICES:
+            pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_REDIS_URL is not set")
+        pytest.skip(SKIP_REDIS)
+    return REDIS_URL
 
 
 async def _admin(*statements: str) -> None:

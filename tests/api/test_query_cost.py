@@ -20,7 +20,6 @@ from tests.api.conftest import Api, GraphQLClient, app_for, counting
 from tests.api.flows import comment, create
 from tests.api.test_sql_count import MANAGE_ORDERS, seed_worked_orders
 from tests.api.world import World, build_world
-from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 
 ALIASES = 30
 NODE = "id number partner { name } provider { name } assignee { name } latestComment { body author { name } }"
@@ -188,15 +187,11 @@ async def test_a_budget_restores_over_time(engine: AsyncEngine, database_url: st
 
 @pytest.mark.redis
 async def test_two_api_processes_share_the_budgets_in_redis(
-    engine: AsyncEngine, database_url: str, tmp_path: Path
+    engine: AsyncEngine, database_url: str, tmp_path: Path, redis_url: str
 ) -> None:
-    if not REDIS_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_REDIS_URL is not set")
-        pytest.skip("needs ORDERGRAPH_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0 (bash .ci/run sets it)")
     # given two API processes on one database and one Redis (the broadcast's, which budgets use by default)
     settings = {
-        "ORDERGRAPH_BROADCAST_URL": REDIS_URL,
+        "ORDERGRAPH_BROADCAST_URL": redis_url,
         "ORDERGRAPH_COST_BUDGET": "2000",
         "ORDERGRAPH_COST_RESTORE_RATE": "1",
     }

@@ -20,7 +20,6 @@ from starlette.applications import Starlette
 from ordergraph.app import Runtime
 from tests.api.conftest import Api, app_for
 from tests.api.world import PASSWORD, build_world
-from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 from tests.services.fakes import FakeClock
 
 SIGN_IN = """
@@ -115,16 +114,12 @@ async def test_without_its_redis_the_throttle_counts_in_memory(
 @pytest.mark.redis
 @pytest.mark.parametrize("store", ["redis", "memory"])
 async def test_two_api_processes_share_the_counts_over_redis(
-    engine: AsyncEngine, database_url: str, tmp_path: Path, store: str
+    engine: AsyncEngine, database_url: str, tmp_path: Path, store: str, redis_url: str
 ) -> None:
-    if not REDIS_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_REDIS_URL is not set")
-        pytest.skip("needs ORDERGRAPH_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0 (bash .ci/run sets it)")
     # given two API apps on one database counting in one Redis (or, to compare, each in its own memory),
     # and an email and an address of this run only (the Redis outlives the test)
     email, address = f"{uuid.uuid4().hex}@example.com", f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"
-    counters = REDIS_URL if store == "redis" else "memory://"
+    counters = redis_url if store == "redis" else "memory://"
     async with (
         apps(engine, database_url, tmp_path, counters, 2) as (one, two),
         client_at(one, address) as first,

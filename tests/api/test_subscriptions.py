@@ -38,7 +38,6 @@ from tests.api.live import (
     uuid_of,
 )
 from tests.api.world import build_world
-from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 
 # ---- acceptance ------------------------------------------------------------------------------
 
@@ -439,14 +438,10 @@ async def test_the_legacy_graphql_ws_protocol_authenticates_the_same_way(live: L
 
 @pytest.mark.redis
 async def test_events_reach_subscribers_of_another_process_over_redis(
-    engine: AsyncEngine, database_url: str, tmp_path: Path
+    engine: AsyncEngine, database_url: str, tmp_path: Path, redis_url: str
 ) -> None:
     # given two API servers on one database and one Redis (the scaled-out shape)
-    if not REDIS_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_REDIS_URL is not set")
-        pytest.skip("needs ORDERGRAPH_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0 (bash .ci/run sets it)")
-    first, second = (app_for(database_url, tmp_path / "files", ORDERGRAPH_BROADCAST_URL=REDIS_URL) for _ in "12")
+    first, second = (app_for(database_url, tmp_path / "files", ORDERGRAPH_BROADCAST_URL=redis_url) for _ in "12")
     # Dramatiq's broker is process-global: one in-process notification worker per process, as in production.
     second.state.runtime.notifier = None
     world = await build_world(first.state.runtime.ports)

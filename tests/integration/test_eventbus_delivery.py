@@ -15,28 +15,12 @@ from redis.asyncio import Redis
 
 from adapters.eventbus import TOO_SLOW, BroadcastEventBus, RedisPubSubBackend
 from domain.common.ports import LiveUpdatesInterrupted
-from tests.conftest import REDIS_URL, REQUIRE_SERVICES
 from tests.integration._eventbus import channel, next_message
-
-SKIP_REDIS = (
-    "Redis tests need ORDERGRAPH_TEST_REDIS_URL, e.g. "
-    "ORDERGRAPH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (bash .ci/run sets it)"
-)
 
 BACKENDS = [
     pytest.param("memory", id="memory"),
     pytest.param("redis", id="redis", marks=pytest.mark.redis),
 ]
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """The shared test Redis (skips with a how-to when unset; fails when services are required)."""
-    if not REDIS_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_REDIS_URL is not set")
-        pytest.skip(SKIP_REDIS)
-    return REDIS_URL
 
 
 @pytest.fixture(params=BACKENDS)

@@ -29,7 +29,7 @@ from domain.orders.lifecycle import OrderKind
 from domain.orders.services.orders import approve_order, create_order, submit_order
 from ordergraph.app import build_runtime
 from tests.api.world import World, build_world
-from tests.conftest import REDIS_URL, REQUIRE_SERVICES
+from tests.conftest import REDIS_URL
 from workers.actors import QUEUE
 from workers.broker import make_broker
 from workers.delivery import DeliveryPolicy
@@ -174,18 +174,14 @@ async def _all_sent(engine: AsyncEngine, count: int) -> bool:
 
 @pytest.mark.redis
 async def test_a_redis_broker_carries_the_messages_to_a_worker(
-    setup: tuple[object, World, Path], engine: AsyncEngine, database_url: str
+    setup: tuple[object, World, Path], engine: AsyncEngine, database_url: str, redis_url: str
 ) -> None:
-    if not REDIS_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("ORDERGRAPH_REQUIRE_SERVICES=1 but ORDERGRAPH_TEST_REDIS_URL is not set")
-        pytest.skip("Redis tests need ORDERGRAPH_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0")
     ports, world, mail = setup
     namespace = f"og-test-{uuid.uuid4().hex[:10]}"  # keys of our own in a shared Redis
     # given an API process that only relays and enqueues, and a worker process that consumes
-    api = Notifier(config(database_url, mail, REDIS_URL, namespace), engine, ports.blobs, SystemClock())  # type: ignore[attr-defined]
+    api = Notifier(config(database_url, mail, redis_url, namespace), engine, ports.blobs, SystemClock())  # type: ignore[attr-defined]
     worker = Notifier(
-        config(database_url, mail, REDIS_URL, namespace),
+        config(database_url, mail, redis_url, namespace),
         engine,
         ports.blobs,
         SystemClock(),
@@ -201,7 +197,7 @@ async def test_a_redis_broker_carries_the_messages_to_a_worker(
     finally:
         await worker.stop()
         await api.stop()
-        cleanup = make_broker(REDIS_URL, namespace=namespace)
+        cleanup = make_broker(redis_url, namespace=namespace)
         keys = cleanup.client.keys(f"{namespace}:*")  # type: ignore[attr-defined]
         if keys:
             cleanup.client.delete(*keys)  # type: ignore[attr-defined]
