@@ -20,9 +20,11 @@ from typing import Final, cast
 
 import redis.asyncio
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, SlidingWindowCounterSupport, Storage
+from limits.aio.storage import MemoryStorage, SlidingWindowCounterSupport, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
+
+from adapters.ratelimit import redis_storage
 
 log = logging.getLogger("ordergraph.cost_budget")
 
@@ -52,15 +54,8 @@ class CostBudgets:
         if scheme == "memory":
             return cls(MemoryStorage(), maximum, restore_rate)
         if scheme in ("redis", "rediss"):
-            # ours, so that `close` can close it; a Redis that does not answer holds a request up half a second
-            pool = redis.asyncio.ConnectionPool.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-            # limits documents `connection_pool`, though its type of **options says only float | str | bool
-            storage = RedisStorage(
-                f"async+{url}",
-                wrap_exceptions=True,
-                implementation="redispy",
-                connection_pool=pool,  # type: ignore[arg-type]
-            )
+            # a Redis that does not answer holds a request up half a second
+            storage, pool = redis_storage(url, 0.5, wrap_exceptions=True)
             return cls(storage, maximum, restore_rate, pool)
         raise ValueError(f"expected memory:// or a redis:// URL, not {scheme}://")
 

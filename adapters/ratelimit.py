@@ -22,6 +22,19 @@ REDIS_TIMEOUT: Final = 2.0
 """Seconds one Redis command may take (a sign-in waits for it)."""
 
 
+def redis_storage(
+    url: str, timeout: float, *, wrap_exceptions: bool = False
+) -> tuple[RedisStorage, redis.asyncio.ConnectionPool]:
+    """A `limits` storage in Redis (redis-py) on a connection pool of ours, whose closing closes every connection.
+
+    `timeout`: seconds one command (or connecting) may take.
+    """
+    pool = redis.asyncio.ConnectionPool.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    # limits documents `connection_pool`, though its type of **options says only float | str | bool
+    options: dict[str, Any] = {"connection_pool": pool}
+    return RedisStorage(url, wrap_exceptions=wrap_exceptions, implementation="redispy", **options), pool
+
+
 class LimitsCounters:
     """Counters in a `limits` async storage: `MemoryStorage`, or `RedisStorage` (redis-py) shared by every process.
 
@@ -41,11 +54,8 @@ class LimitsCounters:
         """Counters at `url`: memory:// or redis:// (rediss://). Connects nothing yet."""
         if url.startswith("memory://"):
             return cls(MemoryStorage())
-        pool = redis.asyncio.ConnectionPool.from_url(
-            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-        )
-        options: dict[str, Any] = {"connection_pool": pool}  # ours, so that closing it closes every connection
-        return cls(RedisStorage(url, implementation="redispy", **options), close=pool.aclose)
+        storage, pool = redis_storage(url, REDIS_TIMEOUT)
+        return cls(storage, close=pool.aclose)
 
     async def add(self, key: str, lifetime: timedelta, amount: int = 1) -> int:
         """Add `amount` to counter `key` (kept `lifetime` from its first add) and return its new value."""
